@@ -1,0 +1,41 @@
+# dropout: the two commands that do everything on a fresh Debian/Ubuntu machine
+#   make demo   builds the CLI and runs it on every device this machine has
+#   make test   the whole test suite (vet, race detector, conformance on every backend, checkers)
+
+GO ?= go
+GOFLAGS_TEST ?= -race -timeout 30m
+BIN := bin/dropout
+
+# Debian packages (DESIGN.md section 7): OpenCL on PoCL, Vulkan on lavapipe,
+# their checkers, and the shader compiler for `go generate`.
+DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers oclgrind clinfo \
+	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc
+
+.PHONY: all deps build test vet demo bench clean
+
+all: build
+
+# deps: the one shared install step; installs only what is missing.
+deps:
+	@./scripts/deps.sh $(DEB_PACKAGES)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dropout
+
+vet:
+	$(GO) vet ./...
+
+# DROPOUT_REQUIRE_DEVICES makes a missing device, driver or checker a test failure.
+test: deps vet
+	DROPOUT_REQUIRE_DEVICES=1 $(GO) test $(GOFLAGS_TEST) ./...
+
+demo: deps build
+	./$(BIN) devices
+	./$(BIN) verify --backend all
+	./$(BIN) bench --backend all --sizes 1M,16M --iters 5 --plot bench.png
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./...
+
+clean:
+	rm -rf bin bench.png

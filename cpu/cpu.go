@@ -1,0 +1,299 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gpudropout/dropout"
+)
+
+// CPU is the fast multi-core backend.
+type CPU struct {
+	threads int
+	k       kernels
+	closed  bool
+}
+
+// New returns a fast CPU backend. opts.Threads caps its goroutines (0:
+// GOMAXPROCS); opts.Portable forces the portable Go kernels.
+func New(opts dropout.Options) *CPU {
+	t := opts.Threads
+	if t <= 0 {
+		t = runtime.GOMAXPROCS(0)
+	}
+	k := best()
+	if opts.Portable {
+		k = portable
+	}
+	return &CPU{threads: t, k: k}
+}
+
+// Driver opens the fast CPU backend.
+type Driver struct{}
+
+// Name returns "cpu".
+func (Driver) Name() string { return "cpu" }
+
+// Devices returns the host CPU.
+func (Driver) Devices() ([]dropout.DeviceInfo, error) {
+	return []dropout.DeviceInfo{New(dropout.Options{}).Device()}, nil
+}
+
+// Open returns a fast CPU backend; opts.Device must be "", "0" or match the CPU.
+func (Driver) Open(opts dropout.Options) (dropout.Backend, error) {
+	if err := checkDevice("cpu", opts.Device); err != nil {
+		return nil, err
+	}
+	return New(opts), nil
+}
+
+// Name returns "cpu".
+func (c *CPU) Name() string { return "cpu" }
+
+// Kernels names the inner loops in use: "portable" or a SIMD set such as "avx2".
+func (c *CPU) Kernels() string { return c.k.name }
+
+// Device describes the host CPU.
+func (c *CPU) Device() dropout.DeviceInfo {
+	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads}
+}
+
+// Alloc returns a host buffer.
+func (c *CPU) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
+	if c.closed {
+		return nil, dropout.ErrClosed
+	}
+	return dropout.NewHostBuffer(dt, n)
+}
+
+// Close marks the backend closed.
+func (c *CPU) Close() error { c.closed = true; return nil }
+
+// Forward implements dropout.Backend.
+func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
+	if c.closed {
+		return dropout.ErrClosed
+	}
+	pl, d, s, m, err := hostArgs(dst, x, mask, p)
+	if err != nil {
+		return err
+	}
+	if pl.Broadcast() {
+		k := make([]byte, pl.MaskN)
+		c.keep(k, &pl)
+		writeMask(m, k, pl.Mask)
+		c.applyBroadcast(d, s, k, &pl)
+		return nil
+	}
+	var bits, bytes []byte
+	switch pl.Mask {
+	case dropout.MaskBits:
+		bits = m
+	case dropout.MaskBytes:
+		bytes = m
+	}
+	a := span{seed: pl.Seed, t: pl.Threshold, s32: pl.Scale32, s64: pl.Scale64}
+	if pl.Copy && bits == nil && bytes == nil {
+		c.copyAll(d, s)
+		return nil
+	}
+	c.parallel(pl.N, func(lo, hi int) {
+		a := a
+		a.g0 = pl.Offset + uint64(lo)
+		var bt, by []byte
+		if bits != nil {
+			bt = bits[lo/8 : (hi+7)/8]
+		}
+		if bytes != nil {
+			by = bytes[lo:hi]
+		}
+		switch d := d.(type) {
+		case dropout.Float32s:
+			c.k.fwd32(d[lo:hi], s.(dropout.Float32s)[lo:hi], bt, by, &a)
+			if pl.Copy { // p = 0: the mask is all ones and y a bit copy of x
+				copy(d[lo:hi], s.(dropout.Float32s)[lo:hi])
+			}
+		case dropout.Float64s:
+			c.k.fwd64(d[lo:hi], s.(dropout.Float64s)[lo:hi], bt, by, &a)
+			if pl.Copy {
+				copy(d[lo:hi], s.(dropout.Float64s)[lo:hi])
+			}
+		}
+	})
+	return nil
+}
+
+// Backward implements dropout.Backend.
+func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
+	if c.closed {
+		return dropout.ErrClosed
+	}
+	pl, d, s, m, err := hostArgs(dx, dy, mask, p)
+	if err != nil {
+		return err
+	}
+	if pl.Mask == dropout.MaskNone {
+		p.Mask = dropout.MaskNone
+		return c.Forward(dx, dy, nil, p)
+	}
+	if pl.Broadcast() {
+		k := make([]byte, pl.MaskN)
+		readMask(k, m, pl.Mask)
+		c.applyBroadcast(d, s, k, &pl)
+		return nil
+	}
+	c.parallel(pl.N, func(lo, hi int) {
+		switch d := d.(type) {
+		case dropout.Float32s:
+			s := s.(dropout.Float32s)
+			if pl.Mask == dropout.MaskBits {
+				bwdBits32(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale32)
+			} else {
+				bwdBytes32(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale32)
+			}
+		case dropout.Float64s:
+			s := s.(dropout.Float64s)
+			if pl.Mask == dropout.MaskBits {
+				bwdBits64(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale64)
+			} else {
+				bwdBytes64(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale64)
+			}
+		}
+	})
+	return nil
+}
+
+// minSpan is the least work worth a goroutine, in elements. Spans start at
+// multiples of 32 elements so that bit-mask bytes and SIMD lanes never
+// straddle two workers.
+const (
+	minSpan   = 1 << 16
+	spanAlign = 32
+)
+
+// parallel runs f over [0, n) in spans of whole 32-element groups, inline
+// when n is small.
+func (c *CPU) parallel(n int, f func(lo, hi int)) {
+	w := min(c.threads, n/minSpan)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	per := (n/w + spanAlign - 1) / spanAlign * spanAlign
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+func (c *CPU) copyAll(d, s dropout.Tensor) {
+	switch d := d.(type) {
+	case dropout.Float32s:
+		copy(d, s.(dropout.Float32s))
+	case dropout.Float64s:
+		copy(d, s.(dropout.Float64s))
+	}
+}
+
+// keep sets k[j] to the keep decision of mask element j.
+func (c *CPU) keep(k []byte, pl *dropout.Plan) {
+	c.parallel(len(k), func(lo, hi int) {
+		a := span{seed: pl.Seed, g0: pl.Offset + uint64(lo), t: pl.Threshold}
+		c.k.keep(k[lo:hi], &a)
+	})
+}
+
+func writeMask(m, k []byte, f dropout.MaskFormat) {
+	switch f {
+	case dropout.MaskBits:
+		clear(m)
+		for j, v := range k {
+			m[j>>3] |= v << (j & 7)
+		}
+	case dropout.MaskBytes:
+		copy(m, k)
+	}
+}
+
+func readMask(k, m []byte, f dropout.MaskFormat) {
+	switch f {
+	case dropout.MaskBits:
+		for j := range k {
+			k[j] = m[j>>3] >> (j & 7) & 1
+		}
+	case dropout.MaskBytes:
+		for j := range k {
+			k[j] = b2u8(m[j] != 0)
+		}
+	}
+}
+
+// applyBroadcast sets d = keep ? s*scale : 0 where element i uses mask
+// element pl.MaskIndex(i), walking the canonical dims with counters.
+func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *dropout.Plan) {
+	n := pl.N
+	dims, bc := pl.Dims, pl.Bcast
+	// mask stride of each canonical dim (0 where broadcast)
+	ms := make([]int, len(dims))
+	st := 1
+	for i := len(dims) - 1; i >= 0; i-- {
+		if !bc[i] {
+			ms[i] = st
+			st *= dims[i]
+		}
+	}
+	c.parallel(n, func(lo, hi int) {
+		coord := make([]int, len(dims))
+		r := lo
+		j := 0
+		for i := len(dims) - 1; i >= 0; i-- {
+			coord[i] = r % dims[i]
+			r /= dims[i]
+			j += coord[i] * ms[i]
+		}
+		for i := lo; i < hi; i++ {
+			keep := k[j] != 0
+			switch d := d.(type) {
+			case dropout.Float32s:
+				x := s.(dropout.Float32s)[i]
+				switch {
+				case pl.Copy:
+					d[i] = x
+				case keep:
+					d[i] = x * pl.Scale32
+				default:
+					d[i] = 0
+				}
+			case dropout.Float64s:
+				x := s.(dropout.Float64s)[i]
+				switch {
+				case pl.Copy:
+					d[i] = x
+				case keep:
+					d[i] = x * pl.Scale64
+				default:
+					d[i] = 0
+				}
+			}
+			// advance the counters
+			for a := len(dims) - 1; a >= 0; a-- {
+				coord[a]++
+				j += ms[a]
+				if coord[a] < dims[a] {
+					break
+				}
+				j -= ms[a] * dims[a]
+				coord[a] = 0
+			}
+		}
+	})
+}
+
+var _ dropout.Backend = (*CPU)(nil)
+var _ dropout.Backend = (*Reference)(nil)

@@ -1,0 +1,38 @@
+package cpu
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gpudropout/dropout"
+)
+
+// checkDevice accepts the one device a CPU backend has.
+func checkDevice(backend, sel string) error {
+	if sel == "" || sel == "0" {
+		return nil
+	}
+	if strings.Contains(strings.ToLower(cpuName()), strings.ToLower(sel)) || strings.EqualFold(sel, "cpu") {
+		return nil
+	}
+	if _, err := strconv.Atoi(sel); err == nil {
+		return fmt.Errorf("%w: %s has one device, index 0; got %s", dropout.ErrUnavailable, backend, sel)
+	}
+	return fmt.Errorf("%w: %s has no device named %q (its device is %q)", dropout.ErrUnavailable, backend, sel, cpuName())
+}
+
+// cpuName returns the processor's model name from /proc/cpuinfo, or "CPU".
+func cpuName() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "CPU"
+}

@@ -1,0 +1,4 @@
+package cpu
+
+// simdKernels reports no SIMD kernels. (The AVX2 path replaces this file.)
+func simdKernels() (kernels, bool) { return kernels{}, false }

@@ -1,0 +1,2 @@
+// Package opencl is the OpenCL backend of dropout, built on go-opencl.
+package opencl

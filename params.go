@@ -1,0 +1,263 @@
+package dropout
+
+import (
+	"fmt"
+	"math"
+)
+
+// MaskFormat says how a mask is stored.
+type MaskFormat uint8
+
+// The mask formats (DESIGN.md section 4).
+const (
+	// MaskNone stores nothing: backward regenerates the mask from (seed, offset).
+	MaskNone MaskFormat = iota
+	// MaskBits stores one bit per mask element, element j at bit j%8 of
+	// byte j/8 (LSB first; the same as little-endian 32-bit words), padding
+	// bits zero: ceil(n/8) bytes, readable with numpy.unpackbits(m, bitorder='little').
+	MaskBits
+	// MaskBytes stores one byte per mask element, 1 kept and 0 dropped.
+	MaskBytes
+)
+
+func (f MaskFormat) String() string {
+	switch f {
+	case MaskNone:
+		return "none"
+	case MaskBits:
+		return "bits"
+	case MaskBytes:
+		return "bytes"
+	}
+	return fmt.Sprintf("MaskFormat(%d)", uint8(f))
+}
+
+// ParseMaskFormat parses "none", "bits" or "bytes".
+func ParseMaskFormat(s string) (MaskFormat, error) {
+	switch s {
+	case "none", "":
+		return MaskNone, nil
+	case "bits":
+		return MaskBits, nil
+	case "bytes":
+		return MaskBytes, nil
+	}
+	return 0, fmt.Errorf("%w: unknown mask format %q (want none, bits or bytes)", ErrMaskFormat, s)
+}
+
+// Bytes returns the number of bytes a mask of n elements takes in format f.
+func (f MaskFormat) Bytes(n int) int {
+	switch f {
+	case MaskBits:
+		return (n + 7) / 8
+	case MaskBytes:
+		return n
+	}
+	return 0
+}
+
+// Params are the arguments of one dropout call besides its tensors.
+type Params struct {
+	// P is the probability of dropping an element, in [0, 1].
+	P float64
+	// Seed keys the Philox stream.
+	Seed uint64
+	// Offset is the stream word used by mask element 0.
+	Offset uint64
+	// Mask is the format of the mask tensor: written by Forward, read by
+	// Backward. With MaskNone, Forward stores no mask and Backward
+	// regenerates it from (Seed, Offset).
+	Mask MaskFormat
+	// Shape is the tensor's row-major shape; nil means one axis of the
+	// tensor's length. It matters only with NoiseShape.
+	Shape []int
+	// NoiseShape is the shape the mask is drawn over, with 1 on each axis
+	// it is broadcast along (TensorFlow's noise_shape); nil means Shape.
+	NoiseShape []int
+	// Alpha selects alpha dropout (for SELU networks) as PyTorch defines it.
+	Alpha bool
+}
+
+// MaskLen returns the number of mask elements (stream words) a call over a
+// tensor of n elements uses: the size of the noise shape, or n.
+func (p Params) MaskLen(n int) int {
+	if p.NoiseShape == nil {
+		return n
+	}
+	return product(p.NoiseShape)
+}
+
+func product(s []int) int {
+	m := 1
+	for _, d := range s {
+		m *= d
+	}
+	return m
+}
+
+// Validate checks p for a tensor of n elements.
+func (p Params) Validate(n int) error {
+	if math.IsNaN(p.P) || p.P < 0 || p.P > 1 {
+		return fmt.Errorf("%w: got %v", ErrP, p.P)
+	}
+	if n < 0 {
+		return fmt.Errorf("%w: negative length %d", ErrLength, n)
+	}
+	switch p.Mask {
+	case MaskNone, MaskBits, MaskBytes:
+	default:
+		return fmt.Errorf("%w: unknown mask format %d", ErrMaskFormat, p.Mask)
+	}
+	if p.Shape != nil {
+		if err := checkShape("shape", p.Shape); err != nil {
+			return err
+		}
+		if m := product(p.Shape); m != n {
+			return fmt.Errorf("%w: shape %v has %d elements, tensor has %d", ErrLength, p.Shape, m, n)
+		}
+	}
+	if p.NoiseShape != nil {
+		if err := checkShape("noise shape", p.NoiseShape); err != nil {
+			return err
+		}
+		shape := p.Shape
+		if shape == nil {
+			shape = []int{n}
+		}
+		if len(p.NoiseShape) != len(shape) {
+			return fmt.Errorf("%w: noise shape %v and shape %v differ in rank", ErrShape, p.NoiseShape, shape)
+		}
+		for i, d := range p.NoiseShape {
+			if d != 1 && d != shape[i] {
+				return fmt.Errorf("%w: noise shape %v does not broadcast to shape %v (axis %d)", ErrShape, p.NoiseShape, shape, i)
+			}
+		}
+	}
+	return nil
+}
+
+func checkShape(what string, s []int) error {
+	m := 1
+	for _, d := range s {
+		if d < 0 {
+			return fmt.Errorf("%w: %s %v has a negative axis", ErrShape, what, s)
+		}
+		if d != 0 && m > math.MaxInt/d {
+			return fmt.Errorf("%w: %s %v is too large", ErrShape, what, s)
+		}
+		m *= d
+	}
+	return nil
+}
+
+// Plan is a validated call: what a backend needs to run it.
+type Plan struct {
+	DType     DType
+	N         int        // tensor elements
+	MaskN     int        // mask elements (stream words used)
+	Mask      MaskFormat // format of the mask tensor
+	Seed      uint64
+	Offset    uint64
+	Threshold uint64  // keep iff word >= Threshold
+	Scale32   float32 // scale for float32 and 16-bit data
+	Scale64   float64 // scale for float64 data
+	Copy      bool    // p == 0: the output is a bit-exact copy
+	Alpha     bool    // alpha dropout (Params.Alpha)
+
+	// Dims and Bcast describe the noise-shape broadcast in canonical form:
+	// the tensor's shape with adjacent axes merged so that no two neighbours
+	// have the same broadcast flag. Bcast[i] is true where the mask is
+	// broadcast along Dims[i]. Nil when the mask covers the tensor one to one.
+	Dims  []int
+	Bcast []bool
+}
+
+// Broadcast reports whether the mask is broadcast over the tensor.
+func (pl *Plan) Broadcast() bool { return pl.Dims != nil }
+
+// MaskIndex returns the mask element that tensor element i uses. It is the
+// plain, slow definition; kernels compute the same thing incrementally.
+func (pl *Plan) MaskIndex(i int) int {
+	if pl.Dims == nil {
+		return i
+	}
+	j, stride := 0, 1
+	for d := len(pl.Dims) - 1; d >= 0; d-- {
+		c := i % pl.Dims[d]
+		i /= pl.Dims[d]
+		if !pl.Bcast[d] {
+			j += c * stride
+			stride *= pl.Dims[d]
+		}
+	}
+	return j
+}
+
+// NewPlan validates a forward or backward call: dst and src must have the
+// same type and length, mask must be a Uint8 tensor of p.Mask.Bytes(MaskLen)
+// elements (or anything, even nil, with MaskNone). It returns the plan the
+// backend runs.
+func NewPlan(dst, src, mask Tensor, p Params) (Plan, error) {
+	if dst == nil || src == nil {
+		return Plan{}, fmt.Errorf("%w: nil tensor", ErrLength)
+	}
+	if dst.DType() != src.DType() {
+		return Plan{}, fmt.Errorf("%w: dst is %v, src is %v", ErrDType, dst.DType(), src.DType())
+	}
+	switch src.DType() {
+	case Float32, Float64, Float16, BFloat16:
+	default:
+		return Plan{}, fmt.Errorf("%w: %v data", ErrDType, src.DType())
+	}
+	n := src.Len()
+	if dst.Len() != n {
+		return Plan{}, fmt.Errorf("%w: dst has %d elements, src has %d", ErrLength, dst.Len(), n)
+	}
+	if err := p.Validate(n); err != nil {
+		return Plan{}, err
+	}
+	m := p.MaskLen(n)
+	if p.Mask != MaskNone {
+		if mask == nil {
+			return Plan{}, fmt.Errorf("%w: mask format %v needs a mask tensor", ErrMaskFormat, p.Mask)
+		}
+		if mask.DType() != Uint8 {
+			return Plan{}, fmt.Errorf("%w: mask tensor is %v, want uint8", ErrMaskFormat, mask.DType())
+		}
+		if want := p.Mask.Bytes(m); mask.Len() != want {
+			return Plan{}, fmt.Errorf("%w: %v mask of %d elements needs %d bytes, got %d", ErrLength, p.Mask, m, want, mask.Len())
+		}
+	}
+	pl := Plan{
+		DType:     src.DType(),
+		N:         n,
+		MaskN:     m,
+		Mask:      p.Mask,
+		Seed:      p.Seed,
+		Offset:    p.Offset,
+		Threshold: Threshold(p.P),
+		Scale32:   Scale32(p.P),
+		Scale64:   Scale64(p.P),
+		Copy:      p.P == 0,
+		Alpha:     p.Alpha,
+	}
+	if p.NoiseShape != nil && m != n {
+		shape := p.Shape
+		if shape == nil {
+			shape = []int{n}
+		}
+		for i, d := range shape {
+			b := p.NoiseShape[i] == 1 && d != 1
+			if d == 1 {
+				continue // size-1 axes merge with anything
+			}
+			if k := len(pl.Dims); k > 0 && pl.Bcast[k-1] == b {
+				pl.Dims[k-1] *= d
+				continue
+			}
+			pl.Dims = append(pl.Dims, d)
+			pl.Bcast = append(pl.Bcast, b)
+		}
+	}
+	return pl, nil
+}

@@ -1,0 +1,171 @@
+package dropout
+
+import "fmt"
+
+// DType is the element type of a tensor.
+type DType uint8
+
+// The element types. 16-bit floats are carried as raw uint16 bits.
+const (
+	Float32 DType = iota + 1
+	Float64
+	Float16  // IEEE 754 binary16, as raw bits
+	BFloat16 // bfloat16, as raw bits
+	Uint8    // masks
+)
+
+var dtypeNames = [...]string{Float32: "float32", Float64: "float64", Float16: "float16", BFloat16: "bfloat16", Uint8: "uint8"}
+var dtypeSizes = [...]int{Float32: 4, Float64: 8, Float16: 2, BFloat16: 2, Uint8: 1}
+
+func (d DType) String() string {
+	if int(d) < len(dtypeNames) && dtypeNames[d] != "" {
+		return dtypeNames[d]
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// Size returns the size of one element in bytes, or 0 for an unknown type.
+func (d DType) Size() int {
+	if int(d) < len(dtypeSizes) {
+		return dtypeSizes[d]
+	}
+	return 0
+}
+
+// Tensor is data a backend works on: a host slice type of this package
+// (Float32s, Float64s, Float16s, BFloat16s, Bytes) or a Buffer made by a
+// backend's Alloc.
+type Tensor interface {
+	DType() DType
+	Len() int // number of elements
+}
+
+// Host slice tensors. Convert a slice to use it: Float32s(x).
+type (
+	Float32s  []float32
+	Float64s  []float64
+	Float16s  []uint16 // binary16 bits
+	BFloat16s []uint16 // bfloat16 bits
+	Bytes     []byte   // masks
+)
+
+func (Float32s) DType() DType  { return Float32 }
+func (Float64s) DType() DType  { return Float64 }
+func (Float16s) DType() DType  { return Float16 }
+func (BFloat16s) DType() DType { return BFloat16 }
+func (Bytes) DType() DType     { return Uint8 }
+func (t Float32s) Len() int    { return len(t) }
+func (t Float64s) Len() int    { return len(t) }
+func (t Float16s) Len() int    { return len(t) }
+func (t BFloat16s) Len() int   { return len(t) }
+func (t Bytes) Len() int       { return len(t) }
+
+// Buffer is a tensor that lives where a backend computes: device memory for
+// a GPU backend, host memory for a CPU one. Read and Write move whole
+// buffers between it and a host tensor of the same type and length.
+type Buffer interface {
+	Tensor
+	// Write copies the host tensor src into the buffer.
+	Write(src Tensor) error
+	// Read copies the buffer into the host tensor dst.
+	Read(dst Tensor) error
+	// Release frees the buffer. Releasing twice is harmless.
+	Release() error
+}
+
+// NewHostBuffer returns a Buffer in host memory, as CPU backends' Alloc does.
+func NewHostBuffer(dt DType, n int) (Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: negative length %d", ErrLength, n)
+	}
+	var t Tensor
+	switch dt {
+	case Float32:
+		t = make(Float32s, n)
+	case Float64:
+		t = make(Float64s, n)
+	case Float16:
+		t = make(Float16s, n)
+	case BFloat16:
+		t = make(BFloat16s, n)
+	case Uint8:
+		t = make(Bytes, n)
+	default:
+		return nil, fmt.Errorf("%w: %v", ErrDType, dt)
+	}
+	return &hostBuffer{t: t}, nil
+}
+
+type hostBuffer struct{ t Tensor }
+
+func (b *hostBuffer) DType() DType { return b.t.DType() }
+func (b *hostBuffer) Len() int {
+	if b.t == nil {
+		return 0
+	}
+	return b.t.Len()
+}
+
+func (b *hostBuffer) Write(src Tensor) error {
+	if b.t == nil {
+		return ErrClosed
+	}
+	return copyHost(b.t, src)
+}
+
+func (b *hostBuffer) Read(dst Tensor) error {
+	if b.t == nil {
+		return ErrClosed
+	}
+	return copyHost(dst, b.t)
+}
+
+func (b *hostBuffer) Release() error { b.t = nil; return nil }
+
+// Host returns the host slice behind t: t itself for a host slice type, the
+// slice behind a buffer from NewHostBuffer, or ok == false for anything
+// else (a device buffer).
+func Host(t Tensor) (h Tensor, ok bool) {
+	switch v := t.(type) {
+	case Float32s, Float64s, Float16s, BFloat16s, Bytes:
+		return v, true
+	case *hostBuffer:
+		if v.t == nil {
+			return nil, false
+		}
+		return v.t, true
+	}
+	return nil, false
+}
+
+// IsHostBuffer reports whether t is a released or live buffer from
+// NewHostBuffer; with Host it lets a CPU backend tell a released buffer
+// (ErrClosed) from a foreign one.
+func IsHostBuffer(t Tensor) bool { _, ok := t.(*hostBuffer); return ok }
+
+func copyHost(dst, src Tensor) error {
+	d, ok1 := Host(dst)
+	s, ok2 := Host(src)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: copy needs host tensors", ErrForeignBuffer)
+	}
+	if d.DType() != s.DType() {
+		return fmt.Errorf("%w: copy from %v to %v", ErrDType, s.DType(), d.DType())
+	}
+	if d.Len() != s.Len() {
+		return fmt.Errorf("%w: copy of %d elements into %d", ErrLength, s.Len(), d.Len())
+	}
+	switch d := d.(type) {
+	case Float32s:
+		copy(d, s.(Float32s))
+	case Float64s:
+		copy(d, s.(Float64s))
+	case Float16s:
+		copy(d, s.(Float16s))
+	case BFloat16s:
+		copy(d, s.(BFloat16s))
+	case Bytes:
+		copy(d, s.(Bytes))
+	}
+	return nil
+}
