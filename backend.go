@@ -28,6 +28,10 @@ type Backend interface {
 	// mask from (p.Seed, p.Offset), so p must be the forward call's Params.
 	Backward(dx, dy, mask Tensor, p Params) error
 
+	// Copy copies src into dst (same type and length) on the device, the
+	// plain copy that benchmarks measure dropout's bandwidth against.
+	Copy(dst, src Tensor) error
+
 	// Alloc returns a zeroed buffer of n elements of type dt where the
 	// backend computes (device memory for a GPU backend).
 	Alloc(dt DType, n int) (Buffer, error)

@@ -143,6 +143,10 @@ func Host(t Tensor) (h Tensor, ok bool) {
 // (ErrClosed) from a foreign one.
 func IsHostBuffer(t Tensor) bool { _, ok := t.(*hostBuffer); return ok }
 
+// CopyHost copies the host tensor src into the host tensor dst, which must
+// have the same type and length: the Copy of CPU backends.
+func CopyHost(dst, src Tensor) error { return copyHost(dst, src) }
+
 func copyHost(dst, src Tensor) error {
 	d, ok1 := Host(dst)
 	s, ok2 := Host(src)

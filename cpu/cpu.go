@@ -66,6 +66,14 @@ func (c *CPU) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
 	return dropout.NewHostBuffer(dt, n)
 }
 
+// Copy copies host tensors.
+func (c *CPU) Copy(dst, src dropout.Tensor) error {
+	if c.closed {
+		return dropout.ErrClosed
+	}
+	return dropout.CopyHost(dst, src)
+}
+
 // Close marks the backend closed.
 func (c *CPU) Close() error { c.closed = true; return nil }
 

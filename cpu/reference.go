@@ -52,6 +52,14 @@ func (r *Reference) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
 	return dropout.NewHostBuffer(dt, n)
 }
 
+// Copy copies host tensors.
+func (r *Reference) Copy(dst, src dropout.Tensor) error {
+	if r.closed {
+		return dropout.ErrClosed
+	}
+	return dropout.CopyHost(dst, src)
+}
+
 // Close marks the backend closed.
 func (r *Reference) Close() error { r.closed = true; return nil }
 

@@ -159,10 +159,8 @@ func (s *suite) forwardLarge(t *testing.T) {
 	for _, dt := range s.cfg.DTypes {
 		x := Data(dt, n, 7)
 		for _, p := range Ps {
-			for _, off := range []uint64{0, 1<<32 + 3} {
-				for _, f := range Formats {
-					s.check(t, x, dropout.Params{P: p, Seed: Seeds[1], Offset: off, Mask: f})
-				}
+			for _, f := range Formats {
+				s.check(t, x, dropout.Params{P: p, Seed: Seeds[1], Offset: 1<<32 + 3, Mask: f})
 			}
 		}
 	}
@@ -172,8 +170,12 @@ func (s *suite) backward(t *testing.T) {
 	for _, dt := range s.cfg.DTypes {
 		for _, n := range []int{0, 1, 5, 1023, s.cfg.Large} {
 			dy := Data(dt, n, 99)
-			for _, p := range []float64{0, 0.1, 0.5, 1 - 1e-7, 1} {
-				for _, off := range []uint64{3, 1<<32 - 1} {
+			ps, offs := []float64{0, 0.1, 0.5, 1 - 1e-7, 1}, []uint64{3, 1<<32 - 1}
+			if n == s.cfg.Large {
+				ps, offs = []float64{0.5}, []uint64{1<<32 - 1}
+			}
+			for _, p := range ps {
+				for _, off := range offs {
 					base := dropout.Params{P: p, Seed: Seeds[2], Offset: off}
 					want := zeros(dt, n)
 					if err := s.ref.Backward(want, dy, nil, base); err != nil {
