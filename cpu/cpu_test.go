@@ -27,3 +27,7 @@ func TestCPUConformance(t *testing.T) {
 		})
 	}
 }
+
+func TestReferenceStatistics(t *testing.T) { dropouttest.Statistics(t, cpu.NewReference()) }
+
+func TestCPUStatistics(t *testing.T) { dropouttest.Statistics(t, cpu.New(dropout.Options{})) }

@@ -540,5 +540,3 @@ func testClose(t *testing.T, open func() (dropout.Backend, error)) {
 		t.Errorf("Alloc after Close: got %v, want ErrClosed", err)
 	}
 }
-
-
