@@ -66,9 +66,11 @@ func (r *Reference) Close() error { r.closed = true; return nil }
 // keeps returns the keep decision of every mask element, as 0/1 float64s:
 // element j is kept iff stream word Offset+j is >= Threshold.
 func keeps(pl *dropout.Plan) []float64 {
+	w := make([]uint32, pl.MaskN)
+	philox.Fill(w, pl.Seed, pl.Offset)
 	k := make([]float64, pl.MaskN)
 	for j := range k {
-		if uint64(philox.Word(pl.Seed, pl.Offset+uint64(j))) >= pl.Threshold {
+		if uint64(w[j]) >= pl.Threshold {
 			k[j] = 1
 		}
 	}
