@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/bench"
+)
+
+func cmdBench(stdout, stderr io.Writer, args []string) error {
+	fs := newFlags("bench", stderr, "[--backend all|LIST] [--sizes 1M,16M,64M] [flags]")
+	backend := fs.String("backend", "all", "`backends`: all (every available one) or a comma-separated list")
+	sizes := fs.String("sizes", "1M,16M,64M", "`sizes` in elements (K = 2^10, M = 2^20, G = 2^30)")
+	p := fs.Float64("p", 0.5, "drop `probability`")
+	mf := fs.String("mask-format", "none", "mask stored by each call: none, bits or bytes")
+	iters := fs.Int("iters", 10, "timed `iterations` per measurement (after one warm-up)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to `file`")
+	csvOut := fs.String("csv", "", "also write the results as CSV to `file`")
+	plotOut := fs.String("plot", "", "draw throughput against size to `file` (.png, .svg or .pdf)")
+	compare := fs.String("compare", "", "also time `torch`.nn.functional.dropout (python3 with torch)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg := bench.Config{Registry: registry(), P: *p, Iters: *iters}
+	var err error
+	if cfg.Sizes, err = bench.ParseSizes(*sizes); err != nil {
+		return fmt.Errorf("bench: --sizes: %v", err)
+	}
+	if err := checkP(*p); err != nil {
+		return fmt.Errorf("bench: %v", err)
+	}
+	if cfg.Mask, err = dropout.ParseMaskFormat(*mf); err != nil {
+		return fmt.Errorf("bench: --mask-format %q: want none, bits or bytes", *mf)
+	}
+	if *iters <= 0 {
+		return fmt.Errorf("bench: --iters %d: want at least 1", *iters)
+	}
+	switch *compare {
+	case "":
+	case "torch":
+		cfg.Torch = true
+	default:
+		return fmt.Errorf("bench: --compare %q: only torch is supported", *compare)
+	}
+	if *plotOut != "" {
+		if _, err := plotFormat(*plotOut); err != nil {
+			return fmt.Errorf("bench: --plot %s: %v", *plotOut, err)
+		}
+	}
+	for _, b := range strings.Split(*backend, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			cfg.Backends = append(cfg.Backends, b)
+		}
+	}
+	var pb *bar
+	cfg.Progress = func(done, total int, desc string) {
+		if pb == nil && done == 0 {
+			pb = newBar(stderr, total, "bench")
+		}
+		pb.step(done, "bench "+desc)
+	}
+	rep, err := bench.Run(cfg)
+	pb.finish()
+	if err != nil {
+		return fmt.Errorf("bench: %s", bench.Reason(err))
+	}
+	if len(rep.Rows) == 0 {
+		if len(rep.Errors) > 0 {
+			return fmt.Errorf("bench: nothing measured: %s", rep.Errors[0])
+		}
+		return errors.New("bench: no backend could be measured")
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		if err := writeAtomic(*jsonOut, rep.WriteJSON); err != nil {
+			return fmt.Errorf("bench: %v", err)
+		}
+		fmt.Fprintf(stderr, "dropout: wrote %s\n", *jsonOut)
+	}
+	if *csvOut != "" {
+		if err := writeAtomic(*csvOut, rep.WriteCSV); err != nil {
+			return fmt.Errorf("bench: %v", err)
+		}
+		fmt.Fprintf(stderr, "dropout: wrote %s\n", *csvOut)
+	}
+	if *plotOut != "" {
+		f, _ := plotFormat(*plotOut)
+		if err := writeAtomic(*plotOut, func(w io.Writer) error { return rep.WritePlot(w, f) }); err != nil {
+			return fmt.Errorf("bench: %v", err)
+		}
+		fmt.Fprintf(stderr, "dropout: wrote %s\n", *plotOut)
+	}
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("bench: %d measurement(s) failed, first: %s", len(rep.Errors), rep.Errors[0])
+	}
+	return nil
+}
+
+// plotFormat returns the image format of a plot file from its extension.
+func plotFormat(path string) (string, error) {
+	switch e := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), ".")); e {
+	case "png", "svg", "pdf", "eps", "jpg", "jpeg", "tif", "tiff":
+		return e, nil
+	}
+	return "", errors.New("want a .png, .svg or .pdf file")
+}

@@ -1,0 +1,37 @@
+// Command dropout applies dropout to NumPy arrays on GPUs (OpenCL, Vulkan)
+// and CPUs, checks devices against the reference, and benchmarks them.
+//
+// Usage:
+//
+//	dropout devices [--json]
+//	dropout run --in X.npy --out Y.npy --p P [--seed S] [--offset O] [--backend auto|reference|cpu|opencl|vulkan]
+//	            [--device N|NAME] [--mask-out M.npy] [--mask-format bits|bytes] [--noise-shape D0,D1,...]
+//	dropout backward --grad DY.npy --out DX.npy --p P (--mask M.npy [--mask-format bits|bytes] | --seed S [--offset O])
+//	            [--backend ...] [--device N|NAME] [--noise-shape D0,D1,...]
+//	dropout verify [--backend all|NAME] [--json]
+//	dropout bench [--backend all|LIST] [--sizes 1M,16M,64M] [--p 0.5] [--mask-format none|bits|bytes] [--iters N]
+//	            [--json FILE] [--csv FILE] [--plot FILE.png] [--compare torch]
+//	dropout version
+//
+// Flags may be spelled -flag or --flag. Tables go to standard output,
+// diagnostics to standard error; a progress bar appears on a terminal for
+// long work. On any error the command prints one line to standard error,
+// leaves no output file behind and exits with status 1.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := run(os.Stdout, os.Stderr, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "dropout:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,88 @@
+package verify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/cpu"
+)
+
+var small = Config{
+	Sizes:   []int{0, 1, 5, 33, 1023},
+	Large:   1<<12 + 3,
+	Ps:      []float64{0, 0.1, 0.5, 1},
+	Offsets: []uint64{0, 1<<32 - 3},
+	KeepN:   1 << 18,
+	KeepPs:  []float64{0.5},
+	Trials:  10_000,
+	SumN:    1 << 18,
+}
+
+func TestGoodBackends(t *testing.T) {
+	for _, b := range []dropout.Backend{cpu.NewReference(), cpu.New(dropout.Options{})} {
+		rs := Run(b, small, nil)
+		if len(rs) != len(Checks()) {
+			t.Fatalf("%d results, want %d", len(rs), len(Checks()))
+		}
+		for _, r := range rs {
+			if !r.Pass || r.Detail == "" || r.Backend != b.Name() {
+				t.Errorf("%s: %s: %v %s", r.Backend, r.Check, r.Pass, r.Detail)
+			}
+		}
+	}
+}
+
+// offByOne flips the keep decision of one element in every forward call of
+// 1000 or more elements, and scales everything by 1.3 when scale is set.
+type broken struct {
+	dropout.Backend
+	scale bool
+	p     float64
+}
+
+func (b broken) Name() string { return "broken" }
+
+func (b broken) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
+	p.P += b.p
+	if err := b.Backend.Forward(dst, x, mask, p); err != nil {
+		return err
+	}
+	if y, ok := dst.(dropout.Float32s); ok {
+		if len(y) >= 1000 {
+			y[len(y)/2] = 12345
+		}
+		if b.scale {
+			for i := range y {
+				y[i] *= 1.3
+			}
+		}
+	}
+	return nil
+}
+
+func TestBrokenBackends(t *testing.T) {
+	fails := func(b dropout.Backend) map[string]string {
+		m := map[string]string{}
+		for _, r := range Run(b, small, nil) {
+			if !r.Pass {
+				m[r.Check] = r.Detail
+			}
+		}
+		return m
+	}
+	f := fails(broken{Backend: cpu.New(dropout.Options{})})
+	for _, c := range []string{"stream contract", "bit-exact forward vs reference"} {
+		if _, ok := f[c]; !ok {
+			t.Errorf("%q passed a backend that corrupts an element", c)
+		}
+	}
+	f = fails(broken{Backend: cpu.New(dropout.Options{}), scale: true})
+	if d, ok := f["mean sum: seed example, 10,000 trials"]; !ok || !strings.Contains(d, "trials") {
+		t.Errorf("the seed example passed a backend that scales by 1.3: %q", d)
+	}
+	f = fails(broken{Backend: cpu.New(dropout.Options{}), p: 0.01})
+	if _, ok := f["keep rate (binomial bound)"]; !ok {
+		t.Error("the keep rate passed a backend that drops 1% too many")
+	}
+}
