@@ -1,0 +1,15 @@
+// Package vkx is the small layer between the Vulkan backend and vulkan-go,
+// in the manner of Kompute: a Manager (instance, physical device, logical
+// device, one compute queue), Buffers (device-local or host-visible
+// storage), Algorithms (a SPIR-V module with its specialization, bound to
+// the one descriptor-set and push-constant layout the dropout shaders
+// share) and a Sequence (a command buffer recorded, submitted and waited on
+// with a fence). It hides vulkan-go's boilerplate: two-call enumerations,
+// Deref, structure types, NUL-terminated names and memory-type search.
+//
+// Every vk.Result is checked; failures are *ResultError values that name
+// the call and the result (VK_ERROR_OUT_OF_DEVICE_MEMORY …).
+//
+// The package needs cgo; with CGO_ENABLED=0 or the novulkan build tag it
+// is empty.
+package vkx

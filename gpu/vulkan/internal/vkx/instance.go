@@ -1,0 +1,319 @@
+//go:build cgo && !novulkan
+
+package vkx
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// ErrNoValidation reports that validation was asked for but the layer is missing.
+var ErrNoValidation = errors.New("vkx: " + ValidationLayer + " not installed")
+
+// Instance is a VkInstance, with the validation layer, synchronization
+// validation and a message collector when made with validation on.
+type Instance struct {
+	h        vk.Instance
+	debug    *debugReport
+	Messages *Messages // validation errors and warnings; nil without validation
+}
+
+// cstr returns s NUL-terminated, as vulkan-go passes strings to C as they are.
+func cstr(s string) string { return s + "\x00" }
+
+// gostr returns the Go string of a NUL-terminated fixed-size name.
+func gostr(b []byte) string {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
+}
+
+// layers returns the names of the installed instance layers.
+func layers() ([]string, error) {
+	var n uint32
+	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, nil)); err != nil {
+		return nil, err
+	}
+	props := make([]vk.LayerProperties, n)
+	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, props)); err != nil {
+		return nil, err
+	}
+	names := make([]string, n)
+	for i := range props[:n] {
+		props[i].Deref()
+		names[i] = gostr(props[i].LayerName[:])
+	}
+	return names, nil
+}
+
+// extensions returns the instance extensions of layer ("" for the implementation's).
+func extensions(layer string) ([]string, error) {
+	var n uint32
+	name := ""
+	if layer != "" {
+		name = cstr(layer)
+	}
+	if err := check("vkEnumerateInstanceExtensionProperties", vk.EnumerateInstanceExtensionProperties(name, &n, nil)); err != nil {
+		return nil, err
+	}
+	props := make([]vk.ExtensionProperties, n)
+	if err := check("vkEnumerateInstanceExtensionProperties", vk.EnumerateInstanceExtensionProperties(name, &n, props)); err != nil {
+		return nil, err
+	}
+	names := make([]string, n)
+	for i := range props[:n] {
+		props[i].Deref()
+		names[i] = gostr(props[i].ExtensionName[:])
+	}
+	return names, nil
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// NewInstance loads the Vulkan loader and creates a Vulkan 1.1 instance.
+// With validation it enables the Khronos validation layer with
+// synchronization validation and collects its errors and warnings in
+// Messages; it fails with ErrNoValidation when the layer is missing.
+func NewInstance(validation bool) (*Instance, error) {
+	if err := Load(); err != nil {
+		return nil, err
+	}
+	var lays, exts []string
+	info := vk.InstanceCreateInfo{
+		SType: vk.StructureTypeInstanceCreateInfo,
+		PApplicationInfo: &vk.ApplicationInfo{
+			SType:            vk.StructureTypeApplicationInfo,
+			PApplicationName: cstr("dropout"),
+			PEngineName:      cstr("dropout"),
+			ApiVersion:       vk.MakeVersion(1, 1, 0),
+		},
+	}
+	if validation {
+		have, err := layers()
+		if err != nil {
+			return nil, err
+		}
+		if !has(have, ValidationLayer) {
+			return nil, ErrNoValidation
+		}
+		lext, err := extensions(ValidationLayer)
+		if err != nil {
+			return nil, err
+		}
+		iext, err := extensions("")
+		if err != nil {
+			return nil, err
+		}
+		if !has(lext, extDebugReport) && !has(iext, extDebugReport) {
+			return nil, fmt.Errorf("%w: no %s", ErrNoValidation, extDebugReport)
+		}
+		if !has(lext, extValidationFeatures) {
+			return nil, fmt.Errorf("%w: the layer lacks %s (synchronization validation)", ErrNoValidation, extValidationFeatures)
+		}
+		lays = []string{cstr(ValidationLayer)}
+		exts = []string{cstr(extDebugReport), cstr(extValidationFeatures)}
+		info.PNext = syncValidation()
+	}
+	info.EnabledLayerCount = uint32(len(lays))
+	info.PpEnabledLayerNames = lays
+	info.EnabledExtensionCount = uint32(len(exts))
+	info.PpEnabledExtensionNames = exts
+	var h vk.Instance
+	if err := check("vkCreateInstance", vk.CreateInstance(&info, nil, &h)); err != nil {
+		return nil, err
+	}
+	if err := vk.InitInstance(h); err != nil {
+		vk.DestroyInstance(h, nil)
+		return nil, fmt.Errorf("vkx: loading instance functions: %w", err)
+	}
+	in := &Instance{h: h}
+	if validation {
+		in.Messages = &Messages{}
+		d, err := newDebugReport(h, in.Messages)
+		if err != nil {
+			vk.DestroyInstance(h, nil)
+			return nil, err
+		}
+		in.debug = d
+	}
+	return in, nil
+}
+
+// Destroy destroys the instance; the devices made from it must be gone.
+func (in *Instance) Destroy() {
+	if in == nil || in.h == nil {
+		return
+	}
+	if in.debug != nil {
+		in.debug.destroy(in.h)
+		in.debug = nil
+	}
+	vk.DestroyInstance(in.h, nil)
+	in.h = nil
+}
+
+// DeviceType is the kind of a physical device, in preference order.
+type DeviceType int
+
+// The device types, best first.
+const (
+	Discrete DeviceType = iota
+	Integrated
+	Virtual
+	Other
+	CPU
+)
+
+func (t DeviceType) String() string {
+	return [...]string{"discrete GPU", "integrated GPU", "virtual GPU", "other", "CPU"}[t]
+}
+
+// PhysicalDevice describes one Vulkan device.
+type PhysicalDevice struct {
+	h          vk.PhysicalDevice
+	Name       string
+	Type       DeviceType
+	APIVersion uint32
+	Driver     string // the driver's name where the device reports one, else the vendor
+	Memory     int64  // device-local heap bytes
+	MaxAlloc   uint64 // maxMemoryAllocationSize, 0 if unknown
+	Limits     Limits
+	Float64    bool // shaderFloat64
+	family     int  // a queue family with compute, -1 if none
+	props      vk.PhysicalDeviceProperties
+	memProps   vk.PhysicalDeviceMemoryProperties
+}
+
+// Limits are the device limits the backend plans with.
+type Limits struct {
+	MaxStorageBufferRange  uint32
+	MinStorageOffsetAlign  uint64
+	MaxWorkGroupCount      [3]uint32
+	MaxPushConstantsSize   uint32
+	MaxMemoryAllocationCnt uint32
+	NonCoherentAtomSize    uint64
+}
+
+// PhysicalDevices lists the devices with a compute queue, best first:
+// discrete GPUs, integrated, virtual, other, and CPU implementations such
+// as lavapipe last; enumeration order within a type.
+func (in *Instance) PhysicalDevices() ([]PhysicalDevice, error) {
+	var n uint32
+	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.h, &n, nil)); err != nil {
+		return nil, err
+	}
+	hs := make([]vk.PhysicalDevice, n)
+	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.h, &n, hs)); err != nil {
+		return nil, err
+	}
+	var devs []PhysicalDevice
+	for _, h := range hs[:n] {
+		d := describe(in.h, h)
+		if d.family >= 0 {
+			devs = append(devs, d)
+		}
+	}
+	sort.SliceStable(devs, func(i, j int) bool { return devs[i].Type < devs[j].Type })
+	return devs, nil
+}
+
+func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
+	d := PhysicalDevice{h: h, family: -1}
+	vk.GetPhysicalDeviceProperties(h, &d.props)
+	d.props.Deref()
+	d.props.Limits.Deref()
+	d.Name = gostr(d.props.DeviceName[:])
+	d.APIVersion = d.props.ApiVersion
+	switch d.props.DeviceType {
+	case vk.PhysicalDeviceTypeDiscreteGpu:
+		d.Type = Discrete
+	case vk.PhysicalDeviceTypeIntegratedGpu:
+		d.Type = Integrated
+	case vk.PhysicalDeviceTypeVirtualGpu:
+		d.Type = Virtual
+	case vk.PhysicalDeviceTypeCpu:
+		d.Type = CPU
+	default:
+		d.Type = Other
+	}
+	l := &d.props.Limits
+	d.Limits = Limits{
+		MaxStorageBufferRange:  l.MaxStorageBufferRange,
+		MinStorageOffsetAlign:  uint64(l.MinStorageBufferOffsetAlignment),
+		MaxWorkGroupCount:      l.MaxComputeWorkGroupCount,
+		MaxPushConstantsSize:   l.MaxPushConstantsSize,
+		MaxMemoryAllocationCnt: l.MaxMemoryAllocationCount,
+		NonCoherentAtomSize:    uint64(l.NonCoherentAtomSize),
+	}
+	if d.Limits.MinStorageOffsetAlign == 0 {
+		d.Limits.MinStorageOffsetAlign = 1
+	}
+	d.Driver, d.MaxAlloc = props11(inst, h, d.APIVersion)
+	if d.Driver == "" {
+		d.Driver = vendorName(d.props.VendorID)
+	}
+	vk.GetPhysicalDeviceMemoryProperties(h, &d.memProps)
+	d.memProps.Deref()
+	for i := uint32(0); i < d.memProps.MemoryTypeCount; i++ {
+		d.memProps.MemoryTypes[i].Deref()
+	}
+	for i := uint32(0); i < d.memProps.MemoryHeapCount; i++ {
+		hp := &d.memProps.MemoryHeaps[i]
+		hp.Deref()
+		if hp.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0 {
+			d.Memory += int64(hp.Size)
+		}
+	}
+	var f vk.PhysicalDeviceFeatures
+	vk.GetPhysicalDeviceFeatures(h, &f)
+	f.Deref()
+	d.Float64 = f.ShaderFloat64 == vk.True
+	var nq uint32
+	vk.GetPhysicalDeviceQueueFamilyProperties(h, &nq, nil)
+	qs := make([]vk.QueueFamilyProperties, nq)
+	vk.GetPhysicalDeviceQueueFamilyProperties(h, &nq, qs)
+	// Prefer a compute queue family without graphics (a dedicated one).
+	best := -1
+	for i := range qs[:nq] {
+		qs[i].Deref()
+		fl := qs[i].QueueFlags
+		if fl&vk.QueueFlags(vk.QueueComputeBit) == 0 || qs[i].QueueCount == 0 {
+			continue
+		}
+		if best < 0 || fl&vk.QueueFlags(vk.QueueGraphicsBit) == 0 && qs[best].QueueFlags&vk.QueueFlags(vk.QueueGraphicsBit) != 0 {
+			best = i
+		}
+	}
+	d.family = best
+	return d
+}
+
+func vendorName(id uint32) string {
+	switch id {
+	case 0x10de:
+		return "NVIDIA"
+	case 0x1002:
+		return "AMD"
+	case 0x8086:
+		return "Intel"
+	case 0x10005:
+		return "Mesa"
+	case 0x13b5:
+		return "ARM"
+	case 0x5143:
+		return "Qualcomm"
+	}
+	return fmt.Sprintf("vendor %#x", id)
+}

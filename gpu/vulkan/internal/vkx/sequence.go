@@ -1,0 +1,315 @@
+//go:build cgo && !novulkan
+
+package vkx
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// SetsPerSubmit is how many descriptor sets one submission may use; a
+// caller that needs more submits and begins again (ErrSetsFull).
+const SetsPerSubmit = 64
+
+// ErrSetsFull reports that the sequence's descriptor pool is used up until
+// the next Submit.
+var ErrSetsFull = errors.New("vkx: descriptor sets of this submission used up")
+
+// Sequence records commands into one command buffer, submits them to the
+// compute queue and waits on a fence: the Kompute "sequence". The
+// descriptor sets it hands out live until the next Submit.
+type Sequence struct {
+	m       *Manager
+	l       *Layout
+	pool    vk.CommandPool
+	cmd     vk.CommandBuffer
+	fence   vk.Fence
+	dpool   vk.DescriptorPool
+	sets    int
+	started bool
+}
+
+// Range is a part of a buffer bound to one binding.
+type Range struct {
+	Buf          *Buffer
+	Offset, Size uint64
+}
+
+// NewSequence creates a command pool with one command buffer, a fence and
+// a descriptor pool for the layout l.
+func (m *Manager) NewSequence(l *Layout) (*Sequence, error) {
+	s := &Sequence{m: m, l: l}
+	pinfo := vk.CommandPoolCreateInfo{
+		SType:            vk.StructureTypeCommandPoolCreateInfo,
+		Flags:            vk.CommandPoolCreateFlags(vk.CommandPoolCreateResetCommandBufferBit),
+		QueueFamilyIndex: m.family,
+	}
+	var pool vk.CommandPool
+	if err := check("vkCreateCommandPool", vk.CreateCommandPool(m.dev, &pinfo, nil, &pool)); err != nil {
+		return nil, err
+	}
+	s.pool = pool
+	cmds := make([]vk.CommandBuffer, 1)
+	ainfo := vk.CommandBufferAllocateInfo{
+		SType:              vk.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        s.pool,
+		Level:              vk.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	if err := check("vkAllocateCommandBuffers", vk.AllocateCommandBuffers(m.dev, &ainfo, cmds)); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	s.cmd = cmds[0]
+	finfo := vk.FenceCreateInfo{SType: vk.StructureTypeFenceCreateInfo}
+	var fence vk.Fence
+	if err := check("vkCreateFence", vk.CreateFence(m.dev, &finfo, nil, &fence)); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	s.fence = fence
+	dinfo := vk.DescriptorPoolCreateInfo{
+		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
+		MaxSets:       SetsPerSubmit,
+		PoolSizeCount: 1,
+		PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: SetsPerSubmit * Bindings}},
+	}
+	var dpool vk.DescriptorPool
+	if err := check("vkCreateDescriptorPool", vk.CreateDescriptorPool(m.dev, &dinfo, nil, &dpool)); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	s.dpool = dpool
+	return s, nil
+}
+
+// Destroy destroys the sequence's objects; no submission may be pending.
+func (s *Sequence) Destroy() {
+	if s == nil || s.m == nil {
+		return
+	}
+	dev := s.m.dev
+	if s.dpool != nil {
+		vk.DestroyDescriptorPool(dev, s.dpool, nil)
+	}
+	if s.fence != nil {
+		vk.DestroyFence(dev, s.fence, nil)
+	}
+	if s.pool != nil {
+		vk.DestroyCommandPool(dev, s.pool, nil) // frees the command buffer
+	}
+	s.m = nil
+}
+
+// begin starts recording if it has not started.
+func (s *Sequence) begin() error {
+	if s.started {
+		return nil
+	}
+	info := vk.CommandBufferBeginInfo{
+		SType: vk.StructureTypeCommandBufferBeginInfo,
+		Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit),
+	}
+	if err := check("vkBeginCommandBuffer", vk.BeginCommandBuffer(s.cmd, &info)); err != nil {
+		return err
+	}
+	s.started = true
+	// Work of earlier submissions is complete (their fences were waited
+	// on), but its writes still need a memory dependency on this one's.
+	s.Barrier()
+	return nil
+}
+
+// Set is a descriptor set of the sequence's current submission.
+type Set struct{ h vk.DescriptorSet }
+
+// Bind returns a descriptor set with binding i set to r[i]. Ranges with a
+// nil buffer are left unwritten (the shader must not use them). It returns
+// ErrSetsFull when the submission has used SetsPerSubmit sets.
+func (s *Sequence) Bind(r [Bindings]Range) (Set, error) {
+	if s.sets >= SetsPerSubmit {
+		return Set{}, ErrSetsFull
+	}
+	var set vk.DescriptorSet
+	info := vk.DescriptorSetAllocateInfo{
+		SType:              vk.StructureTypeDescriptorSetAllocateInfo,
+		DescriptorPool:     s.dpool,
+		DescriptorSetCount: 1,
+		PSetLayouts:        []vk.DescriptorSetLayout{s.l.set},
+	}
+	if err := check("vkAllocateDescriptorSets", vk.AllocateDescriptorSets(s.m.dev, &info, &set)); err != nil {
+		return Set{}, err
+	}
+	s.sets++
+	var writes []vk.WriteDescriptorSet
+	for i, rg := range r {
+		if rg.Buf == nil {
+			continue
+		}
+		if !rg.Buf.Alive() {
+			return Set{}, fmt.Errorf("vkx: binding %d: buffer destroyed", i)
+		}
+		writes = append(writes, vk.WriteDescriptorSet{
+			SType:           vk.StructureTypeWriteDescriptorSet,
+			DstSet:          set,
+			DstBinding:      uint32(i),
+			DescriptorCount: 1,
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: rg.Buf.h, Offset: vk.DeviceSize(rg.Offset), Range: vk.DeviceSize(rg.Size)}},
+		})
+	}
+	vk.UpdateDescriptorSets(s.m.dev, uint32(len(writes)), writes, 0, nil)
+	return Set{set}, nil
+}
+
+// Dispatch records the algorithm over invocations invocations (rounded up
+// to whole work groups, spread over x and y) with the push constants pc.
+func (s *Sequence) Dispatch(a *Algorithm, set Set, pc *[PushWords]uint32, invocations uint64) error {
+	if invocations == 0 {
+		return nil
+	}
+	gx, gy, err := s.m.Grid(invocations)
+	if err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	vk.CmdBindPipeline(s.cmd, vk.PipelineBindPointCompute, a.pipe)
+	vk.CmdBindDescriptorSets(s.cmd, vk.PipelineBindPointCompute, s.l.pipe, 0, 1, []vk.DescriptorSet{set.h}, 0, nil)
+	vk.CmdPushConstants(s.cmd, s.l.pipe, vk.ShaderStageFlags(vk.ShaderStageComputeBit), 0, PushSize, unsafe.Pointer(&pc[0]))
+	vk.CmdDispatch(s.cmd, gx, gy, 1)
+	return nil
+}
+
+// Grid returns the work-group grid (x, y) for invocations invocations.
+func (m *Manager) Grid(invocations uint64) (gx, gy uint32, err error) {
+	groups := (invocations + WorkGroup - 1) / WorkGroup
+	maxX, maxY := uint64(m.Phys.Limits.MaxWorkGroupCount[0]), uint64(m.Phys.Limits.MaxWorkGroupCount[1])
+	x := min(groups, maxX)
+	y := (groups + x - 1) / x
+	if y > maxY {
+		return 0, 0, fmt.Errorf("vkx: %d invocations exceed the device's work-group grid", invocations)
+	}
+	return uint32(x), uint32(y), nil
+}
+
+// MaxInvocations returns the most invocations one Dispatch can run.
+func (m *Manager) MaxInvocations() uint64 {
+	return uint64(m.Phys.Limits.MaxWorkGroupCount[0]) * uint64(m.Phys.Limits.MaxWorkGroupCount[1]) * WorkGroup
+}
+
+// Copy records a copy of size bytes from src at srcOff to dst at dstOff.
+func (s *Sequence) Copy(dst *Buffer, dstOff uint64, src *Buffer, srcOff, size uint64) error {
+	if size == 0 {
+		return nil
+	}
+	if !dst.Alive() || !src.Alive() {
+		return fmt.Errorf("vkx: copy with a destroyed buffer")
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	vk.CmdCopyBuffer(s.cmd, src.h, dst.h, 1, []vk.BufferCopy{{SrcOffset: vk.DeviceSize(srcOff), DstOffset: vk.DeviceSize(dstOff), Size: vk.DeviceSize(size)}})
+	return nil
+}
+
+// Fill records filling size bytes (a multiple of 4) of dst at off with the word v.
+func (s *Sequence) Fill(dst *Buffer, off, size uint64, v uint32) error {
+	if size == 0 {
+		return nil
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	vk.CmdFillBuffer(s.cmd, dst.h, vk.DeviceSize(off), vk.DeviceSize(size), v)
+	return nil
+}
+
+// Barrier records a global memory barrier that orders every transfer and
+// compute write before it with every transfer, compute and host access
+// after it.
+func (s *Sequence) Barrier() {
+	if !s.started {
+		return
+	}
+	stages := vk.PipelineStageFlags(vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit)
+	access := vk.AccessFlags(vk.AccessShaderReadBit | vk.AccessShaderWriteBit | vk.AccessTransferReadBit | vk.AccessTransferWriteBit)
+	vk.CmdPipelineBarrier(s.cmd, stages, stages|vk.PipelineStageFlags(vk.PipelineStageHostBit), 0, 1, []vk.MemoryBarrier{{
+		SType:         vk.StructureTypeMemoryBarrier,
+		SrcAccessMask: vk.AccessFlags(vk.AccessShaderWriteBit | vk.AccessTransferWriteBit),
+		DstAccessMask: access | vk.AccessFlags(vk.AccessHostReadBit),
+	}}, 0, nil, 0, nil)
+}
+
+// Pending reports whether commands were recorded since the last Submit.
+func (s *Sequence) Pending() bool { return s.started }
+
+// Submit ends recording, submits the commands, waits for them on the
+// fence and makes their writes visible to the host. With nothing recorded
+// it does nothing.
+func (s *Sequence) Submit() error {
+	if !s.started {
+		return nil
+	}
+	s.Barrier()
+	s.started = false
+	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cmd)); err != nil {
+		s.resetSets()
+		return err
+	}
+	submit := []vk.SubmitInfo{{
+		SType:              vk.StructureTypeSubmitInfo,
+		CommandBufferCount: 1,
+		PCommandBuffers:    []vk.CommandBuffer{s.cmd},
+	}}
+	if err := check("vkQueueSubmit", vk.QueueSubmit(s.m.queue, 1, submit, s.fence)); err != nil {
+		s.resetSets()
+		return err
+	}
+	fences := []vk.Fence{s.fence}
+	for {
+		r := vk.WaitForFences(s.m.dev, 1, fences, vk.True, 10_000_000_000)
+		if r == vk.Timeout {
+			continue
+		}
+		if err := check("vkWaitForFences", r); err != nil {
+			return err
+		}
+		break
+	}
+	if err := check("vkResetFences", vk.ResetFences(s.m.dev, 1, fences)); err != nil {
+		return err
+	}
+	if err := s.resetSets(); err != nil {
+		return err
+	}
+	return check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0))
+}
+
+// Abandon discards what was recorded since the last Submit (after an error).
+func (s *Sequence) Abandon() error {
+	if !s.started {
+		return nil
+	}
+	s.started = false
+	err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cmd))
+	if e := s.resetSets(); err == nil {
+		err = e
+	}
+	if e := check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0)); err == nil {
+		err = e
+	}
+	return err
+}
+
+func (s *Sequence) resetSets() error {
+	if s.sets == 0 {
+		return nil
+	}
+	s.sets = 0
+	return check("vkResetDescriptorPool", vk.ResetDescriptorPool(s.m.dev, s.dpool, 0))
+}

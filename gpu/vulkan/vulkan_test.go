@@ -1,0 +1,86 @@
+//go:build cgo && !novulkan
+
+package vulkan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/dropouttest"
+)
+
+// lavapipe is the device the tests run on: Mesa's CPU implementation,
+// which every development and CI machine has (DESIGN.md section 7).
+const lavapipe = "llvmpipe"
+
+// openTest opens the backend on lavapipe under the validation layer, or
+// skips (fails with DROPOUT_REQUIRE_DEVICES set) when either is missing.
+// The test fails if the layer reports anything.
+func openTest(t *testing.T, opts dropout.Options) *Backend {
+	t.Helper()
+	opts.Debug = true
+	if opts.Device == "" {
+		opts.Device = lavapipe
+	}
+	b, err := Open(opts)
+	dropouttest.Require(t, "Vulkan device (lavapipe) with the validation layer", err)
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		checkMessages(t, b)
+	})
+	return b
+}
+
+func checkMessages(t *testing.T, b *Backend) {
+	t.Helper()
+	if msgs := b.ValidationMessages(); len(msgs) > 0 {
+		t.Errorf("the validation layer reported %d messages:\n%s", len(msgs), strings.Join(msgs, "\n"))
+	}
+}
+
+// opener returns an open function for dropouttest.Run whose backends are
+// checked for validation messages when the test ends.
+func opener(t *testing.T, opts dropout.Options) func() (dropout.Backend, error) {
+	return func() (dropout.Backend, error) {
+		opts.Debug = true
+		if opts.Device == "" {
+			opts.Device = lavapipe
+		}
+		b, err := Open(opts)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() {
+			b.Close()
+			checkMessages(t, b)
+		})
+		return b, nil
+	}
+}
+
+func TestConformance(t *testing.T) {
+	dropouttest.Run(t, opener(t, dropout.Options{}), dropouttest.Config{})
+}
+
+// TestConformanceChunked runs the suite with dispatches of 4 KiB, so that
+// every size above 1024 float32s is split over many dispatches, windows
+// and submissions.
+func TestConformanceChunked(t *testing.T) {
+	dropouttest.Run(t, opener(t, dropout.Options{MaxChunkBytes: 4096}), dropouttest.Config{Large: 100_003, SkipClose: true})
+}
+
+// TestStatistics runs the suite's statistical checks (keep rates, the
+// seed document's mean-sum example) on lavapipe's own output. Without
+// validation: 20,000 small calls.
+func TestStatistics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20,000 calls")
+	}
+	b, err := Open(dropout.Options{Device: lavapipe})
+	dropouttest.Require(t, "Vulkan device (lavapipe)", err)
+	defer b.Close()
+	dropouttest.Statistics(t, b)
+}

@@ -1,0 +1,53 @@
+package kernels
+
+import (
+	"embed"
+	"fmt"
+)
+
+//go:generate sh glsl/build.sh
+
+// GLSLFlags are the glslc flags glsl/build.sh compiles every shader with
+// (plus -DF64 for the float64 variants). They give deterministic output:
+// optimized, no debug information, Vulkan 1.1 SPIR-V.
+var GLSLFlags = []string{"-O", "--target-env=vulkan1.1", "-x", "glsl", "-fshader-stage=compute"}
+
+// GLSLShader names one committed SPIR-V module and the GLSL it comes from.
+type GLSLShader struct {
+	Name   string // module name: the .spv file is glsl/Name.spv
+	Source string // the .comp file under glsl/
+	F64    bool   // compiled with -DF64 (float64 data)
+}
+
+// GLSLShaders lists every SPIR-V module of the Vulkan backend:
+//
+//   - dropout: dropout without broadcasting; specialization constant 0
+//     selects the mode (0 regenerate, 1 write bits, 2 write bytes,
+//     3 read bits, 4 read bytes)
+//   - mask: writes a bits (1) or bytes (2) mask only, the first pass of a
+//     noise-shape call
+//   - apply: applies a broadcast bits (1) or bytes (2) mask
+//   - philox_kat: the Philox4x32-10 known-answer test
+//
+// and the float64 variants dropout_f64 and apply_f64. All share
+// glsl/common.glsl: Philox, the keep rule and the push-constant block.
+var GLSLShaders = []GLSLShader{
+	{"dropout", "dropout.comp", false},
+	{"dropout_f64", "dropout.comp", true},
+	{"mask", "mask.comp", false},
+	{"apply", "apply.comp", false},
+	{"apply_f64", "apply.comp", true},
+	{"philox_kat", "philox_kat.comp", false},
+}
+
+//go:embed glsl/*.spv
+var spirv embed.FS
+
+// SPIRV returns the SPIR-V module called name (see GLSLShaders).
+func SPIRV(name string) ([]byte, error) {
+	b, err := spirv.ReadFile("glsl/" + name + ".spv")
+	if err != nil {
+		return nil, fmt.Errorf("kernels: no SPIR-V module %q: %w", name, err)
+	}
+	return b, nil
+}
