@@ -1,0 +1,187 @@
+//go:build cgo && !noopencl
+
+package opencl
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jgillich/go-opencl/cl"
+
+	"github.com/gpudropout/dropout"
+)
+
+// installFix is what a user can do when no OpenCL platform or device exists.
+const installFix = "install an OpenCL ICD: apt-get install ocl-icd-libopencl1 pocl-opencl-icd, or your GPU vendor's OpenCL driver"
+
+// device is one OpenCL device with what the backend needs to know of it.
+type device struct {
+	info     dropout.DeviceInfo
+	dev      *cl.Device
+	vendor   string // platform vendor, matched by Options.Device
+	fp64     bool   // cl_khr_fp64
+	units    int    // CL_DEVICE_MAX_COMPUTE_UNITS
+	maxGroup int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
+}
+
+// devices lists every device of every platform: GPUs first, then
+// accelerators and other kinds, then CPU devices such as PoCL, each group in
+// platform order. With no ICD loader driver or no platform it returns an
+// *dropout.UnavailableError.
+func devices() ([]device, error) {
+	if !haveLoader() {
+		return nil, &dropout.UnavailableError{Backend: "opencl",
+			Reason: "the OpenCL ICD loader (libOpenCL.so.1) is not installed", Fix: installFix}
+	}
+	plats, err := cl.GetPlatforms()
+	if err != nil {
+		reason := "no OpenCL platform found"
+		if code(err) != -1001 {
+			reason = "cannot list OpenCL platforms"
+		}
+		return nil, &dropout.UnavailableError{Backend: "opencl", Reason: reason, Fix: installFix, Err: check("clGetPlatformIDs", err)}
+	}
+	var all []device
+	var errs []error
+	for _, p := range plats {
+		pname, err1 := safe("clGetPlatformInfo(CL_PLATFORM_NAME)", p.Name)
+		pvendor, err2 := safe("clGetPlatformInfo(CL_PLATFORM_VENDOR)", p.Vendor)
+		if err := errors.Join(err1, err2); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		devs, err := p.GetDevices(cl.DeviceTypeAll)
+		if err != nil {
+			if code(err) != -1 { // CL_DEVICE_NOT_FOUND: a platform with no devices
+				errs = append(errs, check("clGetDeviceIDs", err))
+			}
+			continue
+		}
+		for _, d := range devs {
+			dv, err := describe(d, pname, pvendor)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			all = append(all, dv)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i].info.Kind) < rank(all[j].info.Kind) })
+	for i := range all {
+		all[i].info.Index = i
+	}
+	if len(all) == 0 {
+		ue := &dropout.UnavailableError{Backend: "opencl", Reason: "no OpenCL device found", Fix: installFix, Err: errors.Join(errs...)}
+		if len(plats) > 0 {
+			ue.Reason = fmt.Sprintf("%d OpenCL platform(s) but no usable device", len(plats))
+		}
+		return nil, ue
+	}
+	return all, nil
+}
+
+func rank(k dropout.DeviceKind) int {
+	switch k {
+	case dropout.KindGPU:
+		return 0
+	case dropout.KindOther:
+		return 1
+	}
+	return 2
+}
+
+// describe queries one device.
+func describe(d *cl.Device, platform, vendor string) (device, error) {
+	var errs []error
+	q := func(err error) { errs = append(errs, err) }
+	name, err := safe("clGetDeviceInfo(CL_DEVICE_NAME)", d.Name)
+	q(err)
+	typ, err := safe("clGetDeviceInfo(CL_DEVICE_TYPE)", d.Type)
+	q(err)
+	ext, err := safe("clGetDeviceInfo(CL_DEVICE_EXTENSIONS)", d.Extensions)
+	q(err)
+	mem, err := safe("clGetDeviceInfo(CL_DEVICE_GLOBAL_MEM_SIZE)", d.GlobalMemSize)
+	q(err)
+	maxAlloc, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_MEM_ALLOC_SIZE)", d.MaxMemAllocSize)
+	q(err)
+	units, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)", d.MaxComputeUnits)
+	q(err)
+	group, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)", d.MaxWorkGroupSize)
+	q(err)
+	if err := errors.Join(errs...); err != nil {
+		return device{}, err
+	}
+	kind := dropout.KindOther
+	switch {
+	case typ&cl.DeviceTypeGPU != 0:
+		kind = dropout.KindGPU
+	case typ&cl.DeviceTypeCPU != 0:
+		kind = dropout.KindCPU
+	}
+	// A CPU device, or a simulator whatever type it reports, runs the GPU
+	// API on the host: correct, but no reason to prefer it over "cpu".
+	emulated := kind == dropout.KindCPU || strings.Contains(strings.ToLower(platform), "oclgrind")
+	return device{
+		info: dropout.DeviceInfo{
+			Backend:  "opencl",
+			Name:     strings.TrimSpace(name),
+			Platform: strings.TrimSpace(platform),
+			Kind:     kind,
+			Emulated: emulated,
+			Memory:   mem,
+			MaxAlloc: maxAlloc,
+		},
+		dev:      d,
+		vendor:   strings.TrimSpace(vendor),
+		fp64:     hasExtension(ext, "cl_khr_fp64"),
+		units:    max(units, 1),
+		maxGroup: max(group, 1),
+	}, nil
+}
+
+func hasExtension(list, ext string) bool {
+	for _, e := range strings.Fields(list) {
+		if e == ext {
+			return true
+		}
+	}
+	return false
+}
+
+// choose returns the device sel names: "" for the first, a decimal index,
+// or a case-insensitive substring of the device's name, its platform's name
+// or its platform's vendor (so "pocl" finds PoCL's CPU device, whose name
+// is the CPU's).
+func choose(devs []device, sel string) (device, error) {
+	if sel == "" {
+		return devs[0], nil
+	}
+	if i, err := strconv.Atoi(sel); err == nil {
+		if i < 0 || i >= len(devs) {
+			return device{}, &dropout.UnavailableError{Backend: "opencl",
+				Reason: fmt.Sprintf("no device %d (have %d: %s)", i, len(devs), listNames(devs))}
+		}
+		return devs[i], nil
+	}
+	s := strings.ToLower(sel)
+	for _, d := range devs {
+		for _, name := range []string{d.info.Name, d.info.Platform, d.vendor} {
+			if strings.Contains(strings.ToLower(name), s) {
+				return d, nil
+			}
+		}
+	}
+	return device{}, &dropout.UnavailableError{Backend: "opencl",
+		Reason: fmt.Sprintf("no device matches %q (have %s)", sel, listNames(devs))}
+}
+
+func listNames(devs []device) string {
+	s := make([]string, len(devs))
+	for i, d := range devs {
+		s[i] = fmt.Sprintf("%d: %s [%s]", i, d.info.Name, d.info.Platform)
+	}
+	return strings.Join(s, ", ")
+}
