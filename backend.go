@@ -81,7 +81,9 @@ type DeviceInfo struct {
 // Options configure Open.
 type Options struct {
 	// Device selects a device: "" for the backend's first (best) device, a
-	// decimal index, or a case-insensitive substring of the device's name.
+	// decimal index, or a case-insensitive substring of the device's name
+	// (a backend may also match its platform or vendor name, as OpenCL does:
+	// "pocl" selects PoCL, whose device name is the CPU's).
 	Device string
 	// MaxChunkBytes caps the bytes of one tensor a GPU backend processes
 	// per dispatch (0: the device's own limits). Small values exercise the

@@ -11,6 +11,7 @@ import (
 type CPU struct {
 	threads int
 	k       kernels
+	minSpan int // least elements worth a worker goroutine
 	closed  bool
 }
 
@@ -25,7 +26,7 @@ func New(opts dropout.Options) *CPU {
 	if opts.Portable {
 		k = portable
 	}
-	return &CPU{threads: t, k: k}
+	return &CPU{threads: t, k: k, minSpan: k.minSpan}
 }
 
 // Driver opens the fast CPU backend.
@@ -100,7 +101,8 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 	case dropout.MaskBytes:
 		bytes = m
 	}
-	a := span{seed: pl.Seed, t: pl.Threshold, s32: pl.Scale32, s64: pl.Scale64}
+	a := span{seed: pl.Seed, t: pl.Threshold, s32: pl.Scale32, s64: pl.Scale64,
+		nt: pl.N*pl.DType.Size() >= streamMin}
 	if pl.Copy && bits == nil && bytes == nil {
 		c.copyAll(d, s)
 		return nil
@@ -155,41 +157,46 @@ func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
 		case dropout.Float32s:
 			s := s.(dropout.Float32s)
 			if pl.Mask == dropout.MaskBits {
-				bwdBits32(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale32)
+				c.k.bwdBits32(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale32)
 			} else {
-				bwdBytes32(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale32)
+				c.k.bwdBytes32(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale32)
 			}
 		case dropout.Float64s:
 			s := s.(dropout.Float64s)
 			if pl.Mask == dropout.MaskBits {
-				bwdBits64(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale64)
+				c.k.bwdBits64(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale64)
 			} else {
-				bwdBytes64(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale64)
+				c.k.bwdBytes64(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale64)
 			}
 		}
 	})
 	return nil
 }
 
-// minSpan is the least work worth a goroutine, in elements. Spans start at
-// multiples of 32 elements so that bit-mask bytes and SIMD lanes never
-// straddle two workers.
-const (
-	minSpan   = 1 << 16
-	spanAlign = 32
-)
+// streamMin is the least output, in bytes, that the kernels write with
+// non-temporal stores: from there on x and y together outgrow a typical
+// last-level cache (32 MiB on the development machine), so y would be
+// evicted before anyone reads it, and the stores' skipped read for
+// ownership cuts the memory traffic by a third (BenchmarkForward, large).
+const streamMin = 16 << 20
 
-// parallel runs f over [0, n) in spans of whole 32-element groups, inline
-// when n is small.
+// spanAlign: spans start at multiples of 32 elements so that bit-mask bytes
+// and SIMD groups never straddle two workers.
+const spanAlign = 32
+
+// parallel runs f over [0, n) in up to c.threads spans of whole 32-element
+// groups (whole Philox blocks), each at least c.minSpan elements: inline
+// when n is small, otherwise one span on the calling goroutine and the rest
+// on new ones.
 func (c *CPU) parallel(n int, f func(lo, hi int)) {
-	w := min(c.threads, n/minSpan)
+	w := min(c.threads, n/max(c.minSpan, 1))
 	if w <= 1 {
 		f(0, n)
 		return
 	}
 	per := (n/w + spanAlign - 1) / spanAlign * spanAlign
 	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += per {
+	for lo := per; lo < n; lo += per {
 		hi := min(lo+per, n)
 		wg.Add(1)
 		go func() {
@@ -197,6 +204,7 @@ func (c *CPU) parallel(n int, f func(lo, hi int)) {
 			f(lo, hi)
 		}()
 	}
+	f(0, per)
 	wg.Wait()
 }
 

@@ -14,16 +14,18 @@ func TestReferenceConformance(t *testing.T) {
 
 func TestCPUConformance(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opts dropout.Options
+		name  string
+		opts  dropout.Options
+		large int // 0: the suite's default, about 2^20
 	}{
-		{"default", dropout.Options{}},
-		{"portable", dropout.Options{Portable: true}},
-		{"threads=3", dropout.Options{Threads: 3}},
-		{"threads=1", dropout.Options{Threads: 1}},
+		{"default", dropout.Options{}, 0},
+		{"portable", dropout.Options{Portable: true}, 0},
+		// more workers than cores, and one: spans of odd sizes
+		{"threads=3", dropout.Options{Threads: 3}, 1<<18 + 5},
+		{"threads=1", dropout.Options{Threads: 1}, 1<<17 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dropouttest.Run(t, func() (dropout.Backend, error) { return cpu.Driver{}.Open(tc.opts) }, dropouttest.Config{})
+			dropouttest.Run(t, func() (dropout.Backend, error) { return cpu.Driver{}.Open(tc.opts) }, dropouttest.Config{Large: tc.large})
 		})
 	}
 }
