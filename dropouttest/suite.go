@@ -53,6 +53,7 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 	t.Run("NoiseShape", s.noise)
 	t.Run("InPlace", s.inPlace)
 	t.Run("Buffers", s.buffers)
+	t.Run("Copy", s.copy)
 	t.Run("Errors", s.errors)
 	if !cfg.SkipClose {
 		t.Run("Close", func(t *testing.T) { testClose(t, open) })
@@ -538,5 +539,43 @@ func testClose(t *testing.T, open func() (dropout.Backend, error)) {
 	}
 	if _, err := b.Alloc(dropout.Float32, 8); !errors.Is(err, dropout.ErrClosed) {
 		t.Errorf("Alloc after Close: got %v, want ErrClosed", err)
+	}
+}
+
+// copy checks Backend.Copy between the backend's buffers, from and to host
+// tensors where the backend takes them, and its errors.
+func (s *suite) copy(t *testing.T) {
+	for _, dt := range s.cfg.DTypes {
+		for _, n := range []int{0, 1, 1023, s.cfg.Large} {
+			x := Data(dt, n, 41)
+			src := s.alloc(t, dt, n)
+			dst := s.alloc(t, dt, n)
+			if err := src.Write(x); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.b.Copy(dst, src); err != nil {
+				t.Fatalf("Copy(%v[%d]): %v", dt, n, err)
+			}
+			got := zeros(dt, n)
+			if err := dst.Read(got); err != nil {
+				t.Fatal(err)
+			}
+			if err := Equal(got, x); err != nil {
+				t.Fatalf("Copy(%v[%d]) differs: %v", dt, n, err)
+			}
+			src.Release()
+			dst.Release()
+		}
+	}
+	a, b := s.alloc(t, dropout.Float32, 8), s.alloc(t, dropout.Float32, 9)
+	defer a.Release()
+	defer b.Release()
+	if err := s.b.Copy(a, b); !errors.Is(err, dropout.ErrLength) {
+		t.Errorf("Copy of 9 elements into 8: got %v, want ErrLength", err)
+	}
+	c := s.alloc(t, dropout.Float64, 8)
+	defer c.Release()
+	if err := s.b.Copy(a, c); !errors.Is(err, dropout.ErrDType) {
+		t.Errorf("Copy of float64 into float32: got %v, want ErrDType", err)
 	}
 }
