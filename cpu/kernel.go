@@ -35,33 +35,9 @@ type span struct {
 // block boundary and after the last whole block take the word one at a
 // time.
 
-// round is one Philox4x32 round.
-func round(c0, c1, c2, c3, k0, k1 uint32) (uint32, uint32, uint32, uint32) {
-	p0 := uint64(c0) * philox.M0
-	p1 := uint64(c2) * philox.M1
-	return uint32(p1>>32) ^ c1 ^ k0, uint32(p1), uint32(p0>>32) ^ c3 ^ k1, uint32(p0)
-}
-
-// block returns the four stream words of block b (counter (lo32(b),
-// hi32(b), 0, 0)) under key (k0, k1): philox.Words, unrolled.
-func block(b uint64, k0, k1 uint32) (uint32, uint32, uint32, uint32) {
-	const w0, w1 uint32 = philox.W0, philox.W1
-	const w02, w12 = uint32(2 * philox.W0 & 0xFFFFFFFF), uint32(2 * philox.W1 & 0xFFFFFFFF)
-	c0, c1, c2, c3 := round(uint32(b), uint32(b>>32), 0, 0, k0, k1)
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0+w0, k1+w1)
-	k0, k1 = k0+w02, k1+w12
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0+w0, k1+w1)
-	k0, k1 = k0+w02, k1+w12
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0+w0, k1+w1)
-	k0, k1 = k0+w02, k1+w12
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0+w0, k1+w1)
-	k0, k1 = k0+w02, k1+w12
-	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
-	return round(c0, c1, c2, c3, k0+w0, k1+w1)
-}
+// block is the unrolled Go Philox of internal/philox: the four words of
+// stream block b under key (k0, k1).
+var block = philox.BlockWords
 
 // drop returns 1 if word w is dropped under threshold t (w < t), else 0.
 // t <= 2^32, so w - t is negative exactly when w < t.

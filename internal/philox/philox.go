@@ -20,16 +20,47 @@ const (
 
 // Block returns philox4x32_10(ctr, key).
 func Block(ctr [4]uint32, key [2]uint32) [4]uint32 {
-	c0, c1, c2, c3 := ctr[0], ctr[1], ctr[2], ctr[3]
-	k0, k1 := key[0], key[1]
-	for i := 0; i < Rounds; i++ {
-		hi0, lo0 := bits.Mul32(M0, c0)
-		hi1, lo1 := bits.Mul32(M1, c2)
-		c0, c1, c2, c3 = hi1^c1^k0, lo1, hi0^c3^k1, lo0
-		k0 += W0
-		k1 += W1
-	}
+	c0, c1, c2, c3 := Rounds10(ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1])
 	return [4]uint32{c0, c1, c2, c3}
+}
+
+// round is one Philox4x32 round: the products of counter words 0 and 2
+// with the multipliers, their high halves mixed with the key.
+func round(c0, c1, c2, c3, k0, k1 uint32) (uint32, uint32, uint32, uint32) {
+	hi0, lo0 := bits.Mul32(M0, c0)
+	hi1, lo1 := bits.Mul32(M1, c2)
+	return hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+}
+
+// Rounds10 is philox4x32_10 on counter (c0, c1, c2, c3) and key (k0, k1),
+// unrolled, with the counter and result in registers: the form hot loops
+// call. The key is bumped by the Weyl increments between rounds.
+func Rounds10(c0, c1, c2, c3, k0, k1 uint32) (uint32, uint32, uint32, uint32) {
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	c0, c1, c2, c3 = round(c0, c1, c2, c3, k0, k1)
+	k0, k1 = k0+W0, k1+W1
+	return round(c0, c1, c2, c3, k0, k1)
+}
+
+// BlockWords returns the four stream words of block b (counter (lo32(b),
+// hi32(b), 0, 0)) under key (k0, k1) = Key(seed).
+func BlockWords(b uint64, k0, k1 uint32) (uint32, uint32, uint32, uint32) {
+	return Rounds10(uint32(b), uint32(b>>32), 0, 0, k0, k1)
 }
 
 // Key returns the Philox key of a 64-bit seed: (lo32(seed), hi32(seed)).
