@@ -19,24 +19,9 @@ type Manager struct {
 // NewManager creates a logical device on phys with one compute queue, and
 // shaderFloat64 enabled where phys has it.
 func NewManager(phys PhysicalDevice) (*Manager, error) {
-	feats := vk.PhysicalDeviceFeatures{}
-	if phys.Float64 {
-		feats.ShaderFloat64 = vk.True
-	}
-	info := vk.DeviceCreateInfo{
-		SType:                vk.StructureTypeDeviceCreateInfo,
-		QueueCreateInfoCount: 1,
-		PQueueCreateInfos: []vk.DeviceQueueCreateInfo{{
-			SType:            vk.StructureTypeDeviceQueueCreateInfo,
-			QueueFamilyIndex: uint32(phys.family),
-			QueueCount:       1,
-			PQueuePriorities: []float32{1},
-		}},
-		PEnabledFeatures: []vk.PhysicalDeviceFeatures{feats},
-	}
 	m := &Manager{Phys: phys, family: uint32(phys.family)}
-	var dev vk.Device
-	if err := check("vkCreateDevice", vk.CreateDevice(phys.h, &info, nil, &dev)); err != nil {
+	dev, r := createDevice(phys.h, m.family, phys.Float64)
+	if err := check("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
 	var q vk.Queue

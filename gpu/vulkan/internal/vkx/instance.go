@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 )
@@ -22,9 +23,6 @@ type Instance struct {
 	Messages *Messages // validation errors and warnings; nil without validation
 }
 
-// cstr returns s NUL-terminated, as vulkan-go passes strings to C as they are.
-func cstr(s string) string { return s + "\x00" }
-
 // gostr returns the Go string of a NUL-terminated fixed-size name.
 func gostr(b []byte) string {
 	if i := strings.IndexByte(string(b), 0); i >= 0 {
@@ -35,40 +33,18 @@ func gostr(b []byte) string {
 
 // layers returns the names of the installed instance layers.
 func layers() ([]string, error) {
-	var n uint32
-	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, nil)); err != nil {
+	names, r := enumerateLayers()
+	if err := check("vkEnumerateInstanceLayerProperties", r); err != nil {
 		return nil, err
-	}
-	props := make([]vk.LayerProperties, n)
-	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, props)); err != nil {
-		return nil, err
-	}
-	names := make([]string, n)
-	for i := range props[:n] {
-		props[i].Deref()
-		names[i] = gostr(props[i].LayerName[:])
 	}
 	return names, nil
 }
 
 // extensions returns the instance extensions of layer ("" for the implementation's).
 func extensions(layer string) ([]string, error) {
-	var n uint32
-	name := ""
-	if layer != "" {
-		name = cstr(layer)
-	}
-	if err := check("vkEnumerateInstanceExtensionProperties", vk.EnumerateInstanceExtensionProperties(name, &n, nil)); err != nil {
+	names, r := enumerateExtensions(layer)
+	if err := check("vkEnumerateInstanceExtensionProperties", r); err != nil {
 		return nil, err
-	}
-	props := make([]vk.ExtensionProperties, n)
-	if err := check("vkEnumerateInstanceExtensionProperties", vk.EnumerateInstanceExtensionProperties(name, &n, props)); err != nil {
-		return nil, err
-	}
-	names := make([]string, n)
-	for i := range props[:n] {
-		props[i].Deref()
-		names[i] = gostr(props[i].ExtensionName[:])
 	}
 	return names, nil
 }
@@ -91,15 +67,7 @@ func NewInstance(validation bool) (*Instance, error) {
 		return nil, err
 	}
 	var lays, exts []string
-	info := vk.InstanceCreateInfo{
-		SType: vk.StructureTypeInstanceCreateInfo,
-		PApplicationInfo: &vk.ApplicationInfo{
-			SType:            vk.StructureTypeApplicationInfo,
-			PApplicationName: cstr("dropout"),
-			PEngineName:      cstr("dropout"),
-			ApiVersion:       vk.MakeVersion(1, 1, 0),
-		},
-	}
+	var pNext unsafe.Pointer
 	if validation {
 		have, err := layers()
 		if err != nil {
@@ -122,16 +90,12 @@ func NewInstance(validation bool) (*Instance, error) {
 		if !has(lext, extValidationFeatures) {
 			return nil, fmt.Errorf("%w: the layer lacks %s (synchronization validation)", ErrNoValidation, extValidationFeatures)
 		}
-		lays = []string{cstr(ValidationLayer)}
-		exts = []string{cstr(extDebugReport), cstr(extValidationFeatures)}
-		info.PNext = syncValidation()
+		lays = []string{ValidationLayer}
+		exts = []string{extDebugReport, extValidationFeatures}
+		pNext = syncValidation()
 	}
-	info.EnabledLayerCount = uint32(len(lays))
-	info.PpEnabledLayerNames = lays
-	info.EnabledExtensionCount = uint32(len(exts))
-	info.PpEnabledExtensionNames = exts
-	var h vk.Instance
-	if err := check("vkCreateInstance", vk.CreateInstance(&info, nil, &h)); err != nil {
+	h, r := createInstance(vk.MakeVersion(1, 1, 0), lays, exts, pNext)
+	if err := check("vkCreateInstance", r); err != nil {
 		return nil, err
 	}
 	if err := vk.InitInstance(h); err != nil {
@@ -280,19 +244,15 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	vk.GetPhysicalDeviceFeatures(h, &f)
 	f.Deref()
 	d.Float64 = f.ShaderFloat64 == vk.True
-	var nq uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(h, &nq, nil)
-	qs := make([]vk.QueueFamilyProperties, nq)
-	vk.GetPhysicalDeviceQueueFamilyProperties(h, &nq, qs)
+	qs := queueFamilies(h)
 	// Prefer a compute queue family without graphics (a dedicated one).
 	best := -1
-	for i := range qs[:nq] {
-		qs[i].Deref()
-		fl := qs[i].QueueFlags
-		if fl&vk.QueueFlags(vk.QueueComputeBit) == 0 || qs[i].QueueCount == 0 {
+	for i := range qs {
+		fl := qs[i].flags
+		if fl&vk.QueueFlags(vk.QueueComputeBit) == 0 || qs[i].count == 0 {
 			continue
 		}
-		if best < 0 || fl&vk.QueueFlags(vk.QueueGraphicsBit) == 0 && qs[best].QueueFlags&vk.QueueFlags(vk.QueueGraphicsBit) != 0 {
+		if best < 0 || fl&vk.QueueFlags(vk.QueueGraphicsBit) == 0 && qs[best].flags&vk.QueueFlags(vk.QueueGraphicsBit) != 0 {
 			best = i
 		}
 	}

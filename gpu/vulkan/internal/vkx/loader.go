@@ -28,6 +28,9 @@ static void *vkxOpen(const char *name, const char **err) {
 	return f;
 }
 
+// vkxHandle returns the loader's dlopen handle (NULL before vkxOpen).
+static void *vkxHandle(void) { return vkxLib; }
+
 typedef void (*vkxVoidFn)(void);
 typedef vkxVoidFn (*vkxGetInstanceProcAddr)(void *instance, const char *name);
 typedef void (*vkxGetProps2)(void *physicalDevice, void *props2);
@@ -123,6 +126,10 @@ func Load() error {
 				msg = C.GoString(cerr)
 			}
 			loadErr = fmt.Errorf("%w: %s", ErrNoLoader, msg)
+			return
+		}
+		if err := loadCalls(C.vkxHandle()); err != nil {
+			loadErr = err
 			return
 		}
 		vk.SetGetInstanceProcAddr(f)

@@ -5,7 +5,6 @@ package vkx
 import (
 	"encoding/binary"
 	"fmt"
-	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 )
@@ -33,43 +32,11 @@ func (m *Manager) NewLayout() (*Layout, error) {
 	if m.Phys.Limits.MaxPushConstantsSize < PushSize {
 		return nil, fmt.Errorf("vkx: the device allows %d bytes of push constants, the shaders need %d", m.Phys.Limits.MaxPushConstantsSize, PushSize)
 	}
-	binds := make([]vk.DescriptorSetLayoutBinding, Bindings)
-	for i := range binds {
-		binds[i] = vk.DescriptorSetLayoutBinding{
-			Binding:         uint32(i),
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			DescriptorCount: 1,
-			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
-		}
-	}
-	l := &Layout{m: m}
-	info := vk.DescriptorSetLayoutCreateInfo{
-		SType:        vk.StructureTypeDescriptorSetLayoutCreateInfo,
-		BindingCount: Bindings,
-		PBindings:    binds,
-	}
-	var set vk.DescriptorSetLayout
-	if err := check("vkCreateDescriptorSetLayout", vk.CreateDescriptorSetLayout(m.dev, &info, nil, &set)); err != nil {
+	set, pipe, op, r := createLayout(m.dev)
+	if err := check(op, r); err != nil {
 		return nil, err
 	}
-	l.set = set
-	pinfo := vk.PipelineLayoutCreateInfo{
-		SType:                  vk.StructureTypePipelineLayoutCreateInfo,
-		SetLayoutCount:         1,
-		PSetLayouts:            []vk.DescriptorSetLayout{l.set},
-		PushConstantRangeCount: 1,
-		PPushConstantRanges: []vk.PushConstantRange{{
-			StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit),
-			Size:       PushSize,
-		}},
-	}
-	var pipe vk.PipelineLayout
-	if err := check("vkCreatePipelineLayout", vk.CreatePipelineLayout(m.dev, &pinfo, nil, &pipe)); err != nil {
-		vk.DestroyDescriptorSetLayout(m.dev, l.set, nil)
-		return nil, err
-	}
-	l.pipe = pipe
-	return l, nil
+	return &Layout{m: m, set: set, pipe: pipe}, nil
 }
 
 // Destroy destroys the layout.
@@ -101,43 +68,14 @@ func (l *Layout) NewAlgorithm(spv []byte, mode uint32) (*Algorithm, error) {
 	for i := range code {
 		code[i] = binary.LittleEndian.Uint32(spv[4*i:])
 	}
-	a := &Algorithm{l: l}
-	minfo := vk.ShaderModuleCreateInfo{
-		SType:    vk.StructureTypeShaderModuleCreateInfo,
-		CodeSize: uint(len(spv)),
-		PCode:    code,
-	}
-	dev := l.m.dev
-	var module vk.ShaderModule
-	if err := check("vkCreateShaderModule", vk.CreateShaderModule(dev, &minfo, nil, &module)); err != nil {
+	// The SPIR-V, the entry point's name and the specialization data go to
+	// the driver through calls.go, never through vulkan-go's converters
+	// (whose finalizers free the create infos during the call).
+	module, pipe, op, r := createPipeline(l.m.dev, code, l.pipe, mode)
+	if err := check(op, r); err != nil {
 		return nil, err
 	}
-	a.module = module
-	spec := []uint32{mode}
-	info := vk.ComputePipelineCreateInfo{
-		SType: vk.StructureTypeComputePipelineCreateInfo,
-		Stage: vk.PipelineShaderStageCreateInfo{
-			SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-			Stage:  vk.ShaderStageComputeBit,
-			Module: a.module,
-			PName:  cstr("main"),
-			PSpecializationInfo: []vk.SpecializationInfo{{
-				MapEntryCount: 1,
-				PMapEntries:   []vk.SpecializationMapEntry{{ConstantID: 0, Offset: 0, Size: 4}},
-				DataSize:      4,
-				PData:         unsafe.Pointer(&spec[0]),
-			}},
-		},
-		Layout:            l.pipe,
-		BasePipelineIndex: -1,
-	}
-	pipes := make([]vk.Pipeline, 1)
-	if err := check("vkCreateComputePipelines", vk.CreateComputePipelines(dev, vk.NullPipelineCache, 1, []vk.ComputePipelineCreateInfo{info}, nil, pipes)); err != nil {
-		vk.DestroyShaderModule(dev, a.module, nil)
-		return nil, err
-	}
-	a.pipe = pipes[0]
-	return a, nil
+	return &Algorithm{l: l, module: module, pipe: pipe}, nil
 }
 
 // Destroy destroys the pipeline and its module. Destroying twice is harmless.

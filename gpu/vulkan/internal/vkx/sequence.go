@@ -71,14 +71,8 @@ func (m *Manager) NewSequence(l *Layout) (*Sequence, error) {
 		return nil, err
 	}
 	s.fence = fence
-	dinfo := vk.DescriptorPoolCreateInfo{
-		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
-		MaxSets:       SetsPerSubmit,
-		PoolSizeCount: 1,
-		PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: SetsPerSubmit * Bindings}},
-	}
-	var dpool vk.DescriptorPool
-	if err := check("vkCreateDescriptorPool", vk.CreateDescriptorPool(m.dev, &dinfo, nil, &dpool)); err != nil {
+	dpool, r := createDescriptorPool(m.dev, SetsPerSubmit, SetsPerSubmit*Bindings)
+	if err := check("vkCreateDescriptorPool", r); err != nil {
 		s.Destroy()
 		return nil, err
 	}
@@ -109,11 +103,7 @@ func (s *Sequence) begin() error {
 	if s.started {
 		return nil
 	}
-	info := vk.CommandBufferBeginInfo{
-		SType: vk.StructureTypeCommandBufferBeginInfo,
-		Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit),
-	}
-	if err := check("vkBeginCommandBuffer", vk.BeginCommandBuffer(s.cmd, &info)); err != nil {
+	if err := check("vkBeginCommandBuffer", beginCommandBuffer(s.cmd, vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit))); err != nil {
 		return err
 	}
 	s.started = true
@@ -133,35 +123,16 @@ func (s *Sequence) Bind(r [Bindings]Range) (Set, error) {
 	if s.sets >= SetsPerSubmit {
 		return Set{}, ErrSetsFull
 	}
-	var set vk.DescriptorSet
-	info := vk.DescriptorSetAllocateInfo{
-		SType:              vk.StructureTypeDescriptorSetAllocateInfo,
-		DescriptorPool:     s.dpool,
-		DescriptorSetCount: 1,
-		PSetLayouts:        []vk.DescriptorSetLayout{s.l.set},
+	for i, rg := range r {
+		if rg.Buf != nil && !rg.Buf.Alive() {
+			return Set{}, fmt.Errorf("vkx: binding %d: buffer destroyed", i)
+		}
 	}
-	if err := check("vkAllocateDescriptorSets", vk.AllocateDescriptorSets(s.m.dev, &info, &set)); err != nil {
+	set, res := bindSet(s.m.dev, s.dpool, s.l.set, r)
+	if err := check("vkAllocateDescriptorSets", res); err != nil {
 		return Set{}, err
 	}
 	s.sets++
-	var writes []vk.WriteDescriptorSet
-	for i, rg := range r {
-		if rg.Buf == nil {
-			continue
-		}
-		if !rg.Buf.Alive() {
-			return Set{}, fmt.Errorf("vkx: binding %d: buffer destroyed", i)
-		}
-		writes = append(writes, vk.WriteDescriptorSet{
-			SType:           vk.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: rg.Buf.h, Offset: vk.DeviceSize(rg.Offset), Range: vk.DeviceSize(rg.Size)}},
-		})
-	}
-	vk.UpdateDescriptorSets(s.m.dev, uint32(len(writes)), writes, 0, nil)
 	return Set{set}, nil
 }
 
@@ -213,7 +184,7 @@ func (s *Sequence) Copy(dst *Buffer, dstOff uint64, src *Buffer, srcOff, size ui
 	if err := s.begin(); err != nil {
 		return err
 	}
-	vk.CmdCopyBuffer(s.cmd, src.h, dst.h, 1, []vk.BufferCopy{{SrcOffset: vk.DeviceSize(srcOff), DstOffset: vk.DeviceSize(dstOff), Size: vk.DeviceSize(size)}})
+	cmdCopy(s.cmd, src.h, dst.h, srcOff, dstOff, size)
 	return nil
 }
 
@@ -238,11 +209,8 @@ func (s *Sequence) Barrier() {
 	}
 	stages := vk.PipelineStageFlags(vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit)
 	access := vk.AccessFlags(vk.AccessShaderReadBit | vk.AccessShaderWriteBit | vk.AccessTransferReadBit | vk.AccessTransferWriteBit)
-	vk.CmdPipelineBarrier(s.cmd, stages, stages|vk.PipelineStageFlags(vk.PipelineStageHostBit), 0, 1, []vk.MemoryBarrier{{
-		SType:         vk.StructureTypeMemoryBarrier,
-		SrcAccessMask: vk.AccessFlags(vk.AccessShaderWriteBit | vk.AccessTransferWriteBit),
-		DstAccessMask: access | vk.AccessFlags(vk.AccessHostReadBit),
-	}}, 0, nil, 0, nil)
+	cmdBarrier(s.cmd, stages, stages|vk.PipelineStageFlags(vk.PipelineStageHostBit),
+		vk.AccessFlags(vk.AccessShaderWriteBit|vk.AccessTransferWriteBit), access|vk.AccessFlags(vk.AccessHostReadBit))
 }
 
 // Pending reports whether commands were recorded since the last Submit.
@@ -261,12 +229,7 @@ func (s *Sequence) Submit() error {
 		s.resetSets()
 		return err
 	}
-	submit := []vk.SubmitInfo{{
-		SType:              vk.StructureTypeSubmitInfo,
-		CommandBufferCount: 1,
-		PCommandBuffers:    []vk.CommandBuffer{s.cmd},
-	}}
-	if err := check("vkQueueSubmit", vk.QueueSubmit(s.m.queue, 1, submit, s.fence)); err != nil {
+	if err := check("vkQueueSubmit", queueSubmit(s.m.queue, s.cmd, s.fence)); err != nil {
 		s.resetSets()
 		return err
 	}
