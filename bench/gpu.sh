@@ -8,6 +8,9 @@
 #     sh bench/gpu.sh run [OUTDIR] # installs the loaders, registers the NVIDIA ICDs,
 #                                  # then: dropout devices, verify, bench --compare torch
 #
+# The binary needs glibc >= 2.34 there (built on Debian 12; only libc is linked:
+# the OpenCL and Vulkan loaders are opened at run time).
+#
 # The bench writes OUTDIR/bench.json, bench.csv and bench.png; copy the table
 # into bench/RESULTS.md with the card, the driver version (nvidia-smi), the
 # date and the commit, which the run prints.
