@@ -24,9 +24,23 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gpudropout/dropout/internal/npy"
 )
 
 func main() {
+	// An interrupted run leaves no output behind: remove the temporary files
+	// of outputs not yet complete, then exit as a shell expects.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		npy.RemoveTemps()
+		fmt.Fprintln(os.Stderr, "dropout: interrupted:", s)
+		os.Exit(130)
+	}()
 	if err := run(os.Stdout, os.Stderr, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)

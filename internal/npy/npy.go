@@ -31,6 +31,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"codeberg.org/sbinet/npyio"
@@ -582,11 +583,64 @@ func Create(path string) (*File, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%s: directory %s does not exist", path, dir)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := live.create(dir, "."+base+".tmp-*")
 	if err != nil {
 		return nil, fileErr(path, err)
 	}
 	return &File{Path: path, tmp: tmp}, nil
+}
+
+// live holds the names of the temporary files of this process that are
+// neither committed nor aborted, so that RemoveTemps can remove them when
+// the process is interrupted. Signals are process-wide, and so is this set.
+var live = tempSet{names: map[string]bool{}}
+
+type tempSet struct {
+	mu      sync.Mutex
+	names   map[string]bool
+	stopped bool // RemoveTemps ran: no new temporary files
+}
+
+// create makes a temporary file and records it, under the lock, so that
+// RemoveTemps either sees it or runs before it exists; after RemoveTemps it
+// fails without making a file.
+func (s *tempSet) create(dir, pattern string) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil, errors.New("interrupted")
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	s.names[f.Name()] = true
+	return f, nil
+}
+
+func (s *tempSet) remove(name string) {
+	s.mu.Lock()
+	delete(s.names, name)
+	s.mu.Unlock()
+}
+
+// RemoveTemps removes every temporary file that Create made and that was
+// not yet committed or aborted, and returns how many it removed; from then
+// on Create fails. A program calls it when interrupted (SIGINT, SIGTERM),
+// before it exits, so that no partial output is left behind even under a
+// hidden name.
+func RemoveTemps() int {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	live.stopped = true
+	n := 0
+	for name := range live.names {
+		if os.Remove(name) == nil {
+			n++
+		}
+		delete(live.names, name)
+	}
+	return n
 }
 
 // Write writes the array to the temporary file.
@@ -607,6 +661,7 @@ func (f *File) Commit() error {
 		return fmt.Errorf("%s: already closed", f.Path)
 	}
 	name := f.tmp.Name()
+	defer live.remove(name)
 	err := f.tmp.Chmod(0o644)
 	if err == nil {
 		err = f.tmp.Close()
@@ -632,6 +687,7 @@ func (f *File) Abort() {
 	name := f.tmp.Name()
 	f.tmp.Close()
 	os.Remove(name)
+	live.remove(name)
 	f.tmp = nil
 }
 
