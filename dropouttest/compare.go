@@ -1,10 +1,12 @@
 package dropouttest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/cpu"
 )
 
 // Equal reports nil if got and want hold the same values bit for bit, except
@@ -60,8 +62,8 @@ func Equal(got, want dropout.Tensor) error {
 func isNaN16(h uint16) bool   { return h&0x7c00 == 0x7c00 && h&0x03ff != 0 }
 func isNaNBF16(h uint16) bool { return h&0x7f80 == 0x7f80 && h&0x007f != 0 }
 
-// zeros returns a host tensor of dt and n elements.
-func zeros(dt dropout.DType, n int) dropout.Tensor {
+// Zeros returns a host tensor of dt and n elements (Uint8 for an unknown dt).
+func Zeros(dt dropout.DType, n int) dropout.Tensor {
 	switch dt {
 	case dropout.Float32:
 		return make(dropout.Float32s, n)
@@ -73,4 +75,47 @@ func zeros(dt dropout.DType, n int) dropout.Tensor {
 		return make(dropout.BFloat16s, n)
 	}
 	return make(dropout.Bytes, n)
+}
+
+// NewMask returns a mask tensor for m mask elements in format f, filled with
+// garbage a backend must overwrite, or nil for MaskNone.
+func NewMask(f dropout.MaskFormat, m int) dropout.Tensor {
+	if f == dropout.MaskNone {
+		return nil
+	}
+	mask := make(dropout.Bytes, f.Bytes(m))
+	for i := range mask {
+		mask[i] = 0xa5
+	}
+	return mask
+}
+
+// ErrMismatch marks a backend result that differs from the reference's.
+var ErrMismatch = errors.New("differs from the reference")
+
+// CompareForward runs Forward on b and on the reference backend over x
+// under p and compares outputs and masks with Equal. A difference is an
+// error wrapping ErrMismatch that names the call; an error from either
+// Forward is returned as it is.
+func CompareForward(b dropout.Backend, x dropout.Tensor, p dropout.Params) error {
+	n := x.Len()
+	m := p.MaskLen(n)
+	got, want := Zeros(x.DType(), n), Zeros(x.DType(), n)
+	gm, wm := NewMask(p.Mask, m), NewMask(p.Mask, m)
+	if err := cpu.NewReference().Forward(want, x, wm, p); err != nil {
+		return fmt.Errorf("reference Forward: %w", err)
+	}
+	if err := b.Forward(got, x, gm, p); err != nil {
+		return err
+	}
+	desc := fmt.Sprintf("Forward(n=%d, %v, p=%v, seed=%#x, offset=%#x, mask=%v)", n, x.DType(), p.P, p.Seed, p.Offset, p.Mask)
+	if err := Equal(got, want); err != nil {
+		return fmt.Errorf("%s %w: %v", desc, ErrMismatch, err)
+	}
+	if p.Mask != dropout.MaskNone {
+		if err := Equal(gm, wm); err != nil {
+			return fmt.Errorf("%s mask %w: %v", desc, ErrMismatch, err)
+		}
+	}
+	return nil
 }

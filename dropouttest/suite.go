@@ -101,40 +101,11 @@ func Data(dt dropout.DType, n int, seed uint64) dropout.Tensor {
 	panic("dropouttest: Data of " + dt.String())
 }
 
-func maskFor(f dropout.MaskFormat, m int) dropout.Tensor {
-	if f == dropout.MaskNone {
-		return nil
-	}
-	mask := make(dropout.Bytes, f.Bytes(m))
-	for i := range mask {
-		mask[i] = 0xa5 // garbage the backend must overwrite
-	}
-	return mask
-}
-
-// check runs Forward on the backend and on the reference and compares
-// outputs and masks.
+// check compares b.Forward with the reference over x under p.
 func (s *suite) check(t *testing.T, x dropout.Tensor, p dropout.Params) {
 	t.Helper()
-	n := x.Len()
-	m := p.MaskLen(n)
-	got, want := zeros(x.DType(), n), zeros(x.DType(), n)
-	gm, wm := maskFor(p.Mask, m), maskFor(p.Mask, m)
-	if err := s.ref.Forward(want, x, wm, p); err != nil {
-		t.Fatalf("reference Forward(n=%d, %+v): %v", n, p, err)
-	}
-	if err := s.b.Forward(got, x, gm, p); err != nil {
-		t.Fatalf("Forward(n=%d, %+v): %v", n, p, err)
-	}
-	if err := Equal(got, want); err != nil {
-		t.Fatalf("Forward(n=%d, %v, p=%v, seed=%#x, offset=%#x, mask=%v) differs from the reference: %v",
-			n, x.DType(), p.P, p.Seed, p.Offset, p.Mask, err)
-	}
-	if p.Mask != dropout.MaskNone {
-		if err := Equal(gm, wm); err != nil {
-			t.Fatalf("Forward(n=%d, p=%v, seed=%#x, offset=%#x) %v mask differs from the reference: %v",
-				n, p.P, p.Seed, p.Offset, p.Mask, err)
-		}
+	if err := CompareForward(s.b, x, p); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -178,11 +149,11 @@ func (s *suite) backward(t *testing.T) {
 			for _, p := range ps {
 				for _, off := range offs {
 					base := dropout.Params{P: p, Seed: Seeds[2], Offset: off}
-					want := zeros(dt, n)
+					want := Zeros(dt, n)
 					if err := s.ref.Backward(want, dy, nil, base); err != nil {
 						t.Fatal(err)
 					}
-					got := zeros(dt, n)
+					got := Zeros(dt, n)
 					if err := s.b.Backward(got, dy, nil, base); err != nil {
 						t.Fatalf("Backward(n=%d, regenerated): %v", n, err)
 					}
@@ -192,15 +163,15 @@ func (s *suite) backward(t *testing.T) {
 					for _, f := range []dropout.MaskFormat{dropout.MaskBits, dropout.MaskBytes} {
 						p := base
 						p.Mask = f
-						mask := maskFor(f, n)
-						if err := s.ref.Forward(zeros(dt, n), Data(dt, n, 1), mask, p); err != nil {
+						mask := NewMask(f, n)
+						if err := s.ref.Forward(Zeros(dt, n), Data(dt, n, 1), mask, p); err != nil {
 							t.Fatal(err)
 						}
-						want := zeros(dt, n)
+						want := Zeros(dt, n)
 						if err := s.ref.Backward(want, dy, mask, p); err != nil {
 							t.Fatal(err)
 						}
-						got := zeros(dt, n)
+						got := Zeros(dt, n)
 						if err := s.b.Backward(got, dy, mask, p); err != nil {
 							t.Fatalf("Backward(n=%d, %v mask): %v", n, f, err)
 						}
@@ -208,7 +179,7 @@ func (s *suite) backward(t *testing.T) {
 							t.Fatalf("Backward(n=%d, p=%v, %v mask) differs from the reference: %v", n, p.P, f, err)
 						}
 						// A stored mask and regeneration agree.
-						regen := zeros(dt, n)
+						regen := Zeros(dt, n)
 						if err := s.b.Backward(regen, dy, nil, base); err != nil {
 							t.Fatal(err)
 						}
@@ -266,8 +237,8 @@ func (s *suite) split(t *testing.T) {
 			x := Data(dt, n, 3)
 			for _, f := range Formats {
 				p := dropout.Params{P: 0.3, Seed: 77, Offset: 1<<32 - 5, Mask: f}
-				whole := zeros(dt, n)
-				wm := maskFor(f, n)
+				whole := Zeros(dt, n)
+				wm := NewMask(f, n)
 				if err := s.b.Forward(whole, x, wm, p); err != nil {
 					t.Fatal(err)
 				}
@@ -275,8 +246,8 @@ func (s *suite) split(t *testing.T) {
 				for i := 0; i+1 < len(cuts); i++ {
 					lo, hi := cuts[i], cuts[i+1]
 					xs, ws := slice(x, lo, hi), slice(whole, lo, hi)
-					piece := zeros(dt, hi-lo)
-					pm := maskFor(f, hi-lo)
+					piece := Zeros(dt, hi-lo)
+					pm := NewMask(f, hi-lo)
 					q := p
 					q.Offset += uint64(lo)
 					if err := s.b.Forward(piece, xs, pm, q); err != nil {
@@ -343,11 +314,11 @@ func (s *suite) noise(t *testing.T) {
 					pr := dropout.Params{P: p, Seed: 3, Offset: 1<<32 + 1, Mask: f, Shape: tc.shape, NoiseShape: tc.noise}
 					s.check(t, x, pr)
 					// backward from the mask and by regeneration
-					mask := maskFor(f, pr.MaskLen(n))
-					if err := s.ref.Forward(zeros(dt, n), x, mask, pr); err != nil {
+					mask := NewMask(f, pr.MaskLen(n))
+					if err := s.ref.Forward(Zeros(dt, n), x, mask, pr); err != nil {
 						t.Fatal(err)
 					}
-					want, got := zeros(dt, n), zeros(dt, n)
+					want, got := Zeros(dt, n), Zeros(dt, n)
 					if err := s.ref.Backward(want, x, mask, pr); err != nil {
 						t.Fatal(err)
 					}
@@ -368,7 +339,7 @@ func (s *suite) inPlace(t *testing.T) {
 		n := 1029
 		x := Data(dt, n, 21)
 		p := dropout.Params{P: 0.4, Seed: 9, Offset: 5}
-		want := zeros(dt, n)
+		want := Zeros(dt, n)
 		if err := s.ref.Forward(want, x, nil, p); err != nil {
 			t.Fatal(err)
 		}
@@ -388,8 +359,8 @@ func (s *suite) buffers(t *testing.T) {
 			x := Data(dt, n, 31)
 			for _, f := range Formats {
 				p := dropout.Params{P: 0.25, Seed: 1, Offset: 1<<33 + 2, Mask: f}
-				m := maskFor(f, n)
-				want := zeros(dt, n)
+				m := NewMask(f, n)
+				want := Zeros(dt, n)
 				if err := s.ref.Forward(want, x, m, p); err != nil {
 					t.Fatal(err)
 				}
@@ -407,7 +378,7 @@ func (s *suite) buffers(t *testing.T) {
 				if err := s.b.Forward(yb, xb, mt, p); err != nil {
 					t.Fatalf("Forward on buffers: %v", err)
 				}
-				got := zeros(dt, n)
+				got := Zeros(dt, n)
 				if err := yb.Read(got); err != nil {
 					t.Fatalf("Read: %v", err)
 				}
@@ -424,7 +395,7 @@ func (s *suite) buffers(t *testing.T) {
 					}
 				}
 				// backward on buffers, in place on yb
-				wantdx := zeros(dt, n)
+				wantdx := Zeros(dt, n)
 				if err := s.ref.Backward(wantdx, x, m, p); err != nil {
 					t.Fatal(err)
 				}
@@ -556,7 +527,7 @@ func (s *suite) copy(t *testing.T) {
 			if err := s.b.Copy(dst, src); err != nil {
 				t.Fatalf("Copy(%v[%d]): %v", dt, n, err)
 			}
-			got := zeros(dt, n)
+			got := Zeros(dt, n)
 			if err := dst.Read(got); err != nil {
 				t.Fatal(err)
 			}

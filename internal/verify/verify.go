@@ -125,24 +125,6 @@ func safe(f func(dropout.Backend, *Config) (string, error), b dropout.Backend, c
 	return f(b, c)
 }
 
-func zeros(dt dropout.DType, n int) dropout.Tensor {
-	if dt == dropout.Float64 {
-		return make(dropout.Float64s, n)
-	}
-	return make(dropout.Float32s, n)
-}
-
-func maskFor(f dropout.MaskFormat, n int) dropout.Tensor {
-	if f == dropout.MaskNone {
-		return nil
-	}
-	m := make(dropout.Bytes, f.Bytes(n))
-	for i := range m {
-		m[i] = 0xa5 // garbage the backend must overwrite
-	}
-	return m
-}
-
 // contract checks the backend's output and masks against the stream
 // contract evaluated directly (dropout.Word, Threshold, Scale32), without
 // going through the reference backend.
@@ -154,7 +136,7 @@ func contract(b dropout.Backend, c *Config) (string, error) {
 			for _, off := range c.Offsets {
 				pr := dropout.Params{P: p, Seed: 0x9e3779b97f4a7c15, Offset: off, Mask: dropout.MaskBits}
 				y := make(dropout.Float32s, n)
-				m := maskFor(dropout.MaskBits, n).(dropout.Bytes)
+				m := dropouttest.NewMask(dropout.MaskBits, n).(dropout.Bytes)
 				if err := b.Forward(y, x, m, pr); err != nil {
 					return "", err
 				}
@@ -179,27 +161,13 @@ func contract(b dropout.Backend, c *Config) (string, error) {
 	return fmt.Sprintf("%d cases match Philox4x32-10 words, threshold and scale", cases), nil
 }
 
+// compare is dropouttest.CompareForward, with a difference as a failure.
 func compare(b dropout.Backend, x dropout.Tensor, p dropout.Params) error {
-	n := x.Len()
-	m := p.MaskLen(n)
-	got, want := zeros(x.DType(), n), zeros(x.DType(), n)
-	gm, wm := maskFor(p.Mask, m), maskFor(p.Mask, m)
-	if err := cpu.NewReference().Forward(want, x, wm, p); err != nil {
-		return err
+	err := dropouttest.CompareForward(b, x, p)
+	if errors.Is(err, dropouttest.ErrMismatch) {
+		return fail("%v", err)
 	}
-	if err := b.Forward(got, x, gm, p); err != nil {
-		return err
-	}
-	desc := fmt.Sprintf("%v n=%d p=%v offset=%d mask=%v", x.DType(), n, p.P, p.Offset, p.Mask)
-	if err := dropouttest.Equal(got, want); err != nil {
-		return fail("%s: %v", desc, err)
-	}
-	if p.Mask != dropout.MaskNone {
-		if err := dropouttest.Equal(gm, wm); err != nil {
-			return fail("%s: mask: %v", desc, err)
-		}
-	}
-	return nil
+	return err
 }
 
 var formats = []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.MaskBytes}
@@ -249,11 +217,11 @@ func backward(b dropout.Backend, c *Config) (string, error) {
 			dy := dropouttest.Data(dt, n, 99)
 			for _, p := range []float64{0, 0.1, 0.5, 1} {
 				base := dropout.Params{P: p, Seed: 42, Offset: c.Offsets[len(c.Offsets)-1]}
-				want := zeros(dt, n)
+				want := dropouttest.Zeros(dt, n)
 				if err := cpu.NewReference().Backward(want, dy, nil, base); err != nil {
 					return "", err
 				}
-				got := zeros(dt, n)
+				got := dropouttest.Zeros(dt, n)
 				if err := b.Backward(got, dy, nil, base); err != nil {
 					return "", err
 				}
@@ -264,11 +232,11 @@ func backward(b dropout.Backend, c *Config) (string, error) {
 				for _, f := range []dropout.MaskFormat{dropout.MaskBits, dropout.MaskBytes} {
 					pm := base
 					pm.Mask = f
-					mask := maskFor(f, n)
-					if err := b.Forward(zeros(dt, n), dy, mask, pm); err != nil {
+					mask := dropouttest.NewMask(f, n)
+					if err := b.Forward(dropouttest.Zeros(dt, n), dy, mask, pm); err != nil {
 						return "", err
 					}
-					got := zeros(dt, n)
+					got := dropouttest.Zeros(dt, n)
 					if err := b.Backward(got, dy, mask, pm); err != nil {
 						return "", err
 					}
@@ -314,10 +282,10 @@ func noise(b dropout.Backend, c *Config) (string, error) {
 
 func noiseDirect(x dropout.Float32s, p dropout.Params) error {
 	y := make(dropout.Float32s, len(x))
-	if err := cpu.NewReference().Forward(y, x, maskFor(p.Mask, p.MaskLen(len(x))), p); err != nil {
+	if err := cpu.NewReference().Forward(y, x, dropouttest.NewMask(p.Mask, p.MaskLen(len(x))), p); err != nil {
 		return err
 	}
-	pl, err := dropout.NewPlan(y, x, maskFor(p.Mask, p.MaskLen(len(x))), p)
+	pl, err := dropout.NewPlan(y, x, dropouttest.NewMask(p.Mask, p.MaskLen(len(x))), p)
 	if err != nil {
 		return err
 	}
