@@ -226,25 +226,36 @@ func (b *Backend) elementwise(c *call) error {
 				return err
 			}
 		}
-		if c.y.dev == nil {
-			if err := b.seq.Copy(b.sc.sdata, 0, Y.buf, 0, dN); err != nil {
-				return err
-			}
-		}
-		if c.gen && c.m.host != nil {
-			if err := b.seq.Copy(b.sc.smask, 0, M.buf, 0, mN); err != nil {
-				return err
-			}
-		}
-		if err := b.seq.Submit(); err != nil {
+		if err := b.finish(c, Y, M, dOff, dN, mOff, mN); err != nil {
 			return err
 		}
-		if c.y.dev == nil {
-			copy(c.y.host[dOff:dOff+dN], b.sc.sdata.Host())
+	}
+	return nil
+}
+
+// finish records the copies of the results of host operands (data bytes
+// [dOff, dOff+dN), mask bytes [mOff, mOff+mN)) from the device buffers Y and
+// M into staging, submits the recorded sequence and waits for it, and
+// copies the staged results into the host tensors.
+func (b *Backend) finish(c *call, Y, M view, dOff, dN, mOff, mN uint64) error {
+	if c.y.dev == nil {
+		if err := b.seq.Copy(b.sc.sdata, 0, Y.buf, 0, dN); err != nil {
+			return err
 		}
-		if c.gen && c.m.host != nil {
-			copy(c.m.host[mOff:mOff+mN], b.sc.smask.Host())
+	}
+	if c.gen && c.m.host != nil {
+		if err := b.seq.Copy(b.sc.smask, 0, M.buf, 0, mN); err != nil {
+			return err
 		}
+	}
+	if err := b.seq.Submit(); err != nil {
+		return err
+	}
+	if c.y.dev == nil {
+		copy(c.y.host[dOff:dOff+dN], b.sc.sdata.Host())
+	}
+	if c.gen && c.m.host != nil {
+		copy(c.m.host[mOff:mOff+mN], b.sc.smask.Host())
 	}
 	return nil
 }
@@ -338,24 +349,5 @@ func (b *Backend) broadcast(c *call) error {
 			return err
 		}
 	}
-	if c.y.dev == nil {
-		if err := b.seq.Copy(b.sc.sdata, 0, Y.buf, 0, dN); err != nil {
-			return err
-		}
-	}
-	if c.gen && c.m.host != nil {
-		if err := b.seq.Copy(b.sc.smask, 0, M.buf, 0, mN); err != nil {
-			return err
-		}
-	}
-	if err := b.seq.Submit(); err != nil {
-		return err
-	}
-	if c.y.dev == nil {
-		copy(c.y.host, b.sc.sdata.Host())
-	}
-	if c.gen && c.m.host != nil {
-		copy(c.m.host, b.sc.smask.Host())
-	}
-	return nil
+	return b.finish(c, Y, M, 0, dN, 0, mN)
 }
