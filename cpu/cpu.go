@@ -128,8 +128,9 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 	}
 	a := span{seed: pl.Seed, t: pl.Threshold, s32: pl.Scale32, s64: pl.Scale64,
 		nt: pl.N*pl.DType.Size() >= streamMin}
-	if pl.Copy && bits == nil && bytes == nil {
-		c.copyAll(d, s)
+	if pl.Copy { // p = 0: every element is kept and y is a bit copy of x
+		c.parallel(pl.N, func(lo, hi int) { copySpan(d, s, lo, hi) })
+		keepAll(m, pl.Mask, pl.N)
 		return nil
 	}
 	c.parallel(pl.N, func(lo, hi int) {
@@ -145,14 +146,8 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 		switch d := d.(type) {
 		case dropout.Float32s:
 			c.k.fwd32(d[lo:hi], s.(dropout.Float32s)[lo:hi], bt, by, &a)
-			if pl.Copy { // p = 0: the mask is all ones and y a bit copy of x
-				copy(d[lo:hi], s.(dropout.Float32s)[lo:hi])
-			}
 		case dropout.Float64s:
 			c.k.fwd64(d[lo:hi], s.(dropout.Float64s)[lo:hi], bt, by, &a)
-			if pl.Copy {
-				copy(d[lo:hi], s.(dropout.Float64s)[lo:hi])
-			}
 		}
 	})
 	return nil
@@ -233,12 +228,21 @@ func (c *CPU) parallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-func (c *CPU) copyAll(d, s dropout.Tensor) {
-	switch d := d.(type) {
-	case dropout.Float32s:
-		copy(d, s.(dropout.Float32s))
-	case dropout.Float64s:
-		copy(d, s.(dropout.Float64s))
+// keepAll writes the mask of p = 0, where every one of n elements is kept:
+// all ones, with a bit mask's padding bits zero.
+func keepAll(m []byte, f dropout.MaskFormat, n int) {
+	switch f {
+	case dropout.MaskBits:
+		for i := range m {
+			m[i] = 0xff
+		}
+		if r := n % 8; r != 0 {
+			m[len(m)-1] = 1<<r - 1
+		}
+	case dropout.MaskBytes:
+		for i := range m {
+			m[i] = 1
+		}
 	}
 }
 
