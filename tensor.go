@@ -1,6 +1,9 @@
 package dropout
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // DType is the element type of a tensor.
 type DType uint8
@@ -148,16 +151,13 @@ func IsHostBuffer(t Tensor) bool { _, ok := t.(*hostBuffer); return ok }
 func CopyHost(dst, src Tensor) error { return copyHost(dst, src) }
 
 func copyHost(dst, src Tensor) error {
+	if err := CheckCopy(dst, src); err != nil {
+		return err
+	}
 	d, ok1 := Host(dst)
 	s, ok2 := Host(src)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("%w: copy needs host tensors", ErrForeignBuffer)
-	}
-	if d.DType() != s.DType() {
-		return fmt.Errorf("%w: copy from %v to %v", ErrDType, s.DType(), d.DType())
-	}
-	if d.Len() != s.Len() {
-		return fmt.Errorf("%w: copy of %d elements into %d", ErrLength, s.Len(), d.Len())
 	}
 	switch d := d.(type) {
 	case Float32s:
@@ -172,4 +172,51 @@ func copyHost(dst, src Tensor) error {
 		copy(d, s.(Bytes))
 	}
 	return nil
+}
+
+// CheckCopy checks that src can be copied into dst: neither nil, the same
+// type and the same length. Every backend's Copy, Read and Write use it.
+func CheckCopy(dst, src Tensor) error {
+	if dst == nil || src == nil {
+		return fmt.Errorf("%w: nil tensor", ErrLength)
+	}
+	if dst.DType() != src.DType() {
+		return fmt.Errorf("%w: copy from %v to %v", ErrDType, src.DType(), dst.DType())
+	}
+	if dst.Len() != src.Len() {
+		return fmt.Errorf("%w: copy of %d elements into %d", ErrLength, src.Len(), dst.Len())
+	}
+	return nil
+}
+
+// RawBytes returns the memory of a host tensor (a host slice type or a
+// live buffer from NewHostBuffer) as bytes, without copying: what a backend
+// uploads and downloads. It returns nil for an empty tensor and ok == false
+// for anything that is not host memory.
+func RawBytes(t Tensor) (b []byte, ok bool) {
+	h, ok := Host(t)
+	if !ok {
+		return nil, false
+	}
+	switch v := h.(type) {
+	case Float32s:
+		return sliceBytes(v), true
+	case Float64s:
+		return sliceBytes(v), true
+	case Float16s:
+		return sliceBytes(v), true
+	case BFloat16s:
+		return sliceBytes(v), true
+	case Bytes:
+		return v, true
+	}
+	return nil, false
+}
+
+func sliceBytes[E any](s []E) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	var z E
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(z)))
 }

@@ -96,31 +96,14 @@ func hostOf(t dropout.Tensor) dropout.Tensor {
 	return h
 }
 
-// hostBytes returns the memory behind a host tensor and its size in bytes.
+// hostBytes returns the memory behind a host tensor and its size in bytes
+// (nil and 0 for an empty or non-host tensor).
 func hostBytes(t dropout.Tensor) (unsafe.Pointer, int) {
-	switch t := t.(type) {
-	case dropout.Float32s:
-		if len(t) > 0 {
-			return unsafe.Pointer(&t[0]), 4 * len(t)
-		}
-	case dropout.Float64s:
-		if len(t) > 0 {
-			return unsafe.Pointer(&t[0]), 8 * len(t)
-		}
-	case dropout.Float16s:
-		if len(t) > 0 {
-			return unsafe.Pointer(&t[0]), 2 * len(t)
-		}
-	case dropout.BFloat16s:
-		if len(t) > 0 {
-			return unsafe.Pointer(&t[0]), 2 * len(t)
-		}
-	case dropout.Bytes:
-		if len(t) > 0 {
-			return unsafe.Pointer(&t[0]), len(t)
-		}
+	b, _ := dropout.RawBytes(t)
+	if len(b) == 0 {
+		return nil, 0
 	}
-	return nil, 0
+	return unsafe.Pointer(&b[0]), len(b)
 }
 
 // buffer is a device buffer made by Alloc. Uint8 buffers (masks) are
@@ -276,14 +259,8 @@ func (b *Backend) Copy(dst, src dropout.Tensor) error {
 		return err
 	}
 	defer b.mu.Unlock()
-	if dst == nil || src == nil {
-		return fmt.Errorf("%w: nil tensor", dropout.ErrLength)
-	}
-	if dst.DType() != src.DType() {
-		return fmt.Errorf("%w: copy from %v to %v", dropout.ErrDType, src.DType(), dst.DType())
-	}
-	if dst.Len() != src.Len() {
-		return fmt.Errorf("%w: copy of %d elements into %d", dropout.ErrLength, src.Len(), dst.Len())
+	if err := dropout.CheckCopy(dst, src); err != nil {
+		return err
 	}
 	d, dDev, err := b.own(dst)
 	if err != nil {

@@ -4,7 +4,6 @@ package vulkan
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
@@ -93,7 +92,7 @@ func (x *Buffer) Write(src dropout.Tensor) error {
 	if err := x.live(); err != nil {
 		return err
 	}
-	if err := sameShape(x, src); err != nil {
+	if err := dropout.CheckCopy(x, src); err != nil {
 		return err
 	}
 	if sb, ok := src.(*Buffer); ok {
@@ -111,7 +110,7 @@ func (x *Buffer) Read(dst dropout.Tensor) error {
 	if err := x.live(); err != nil {
 		return err
 	}
-	if err := sameShape(dst, x); err != nil {
+	if err := dropout.CheckCopy(dst, x); err != nil {
 		return err
 	}
 	if db, ok := dst.(*Buffer); ok {
@@ -124,19 +123,6 @@ func (x *Buffer) Read(dst dropout.Tensor) error {
 	return x.b.validated(x.b.wrap(x.b.download(h, x.buf, 0)))
 }
 
-func sameShape(dst, src dropout.Tensor) error {
-	if dst == nil || src == nil {
-		return fmt.Errorf("%w: nil tensor", dropout.ErrLength)
-	}
-	if dst.DType() != src.DType() {
-		return fmt.Errorf("%w: copy from %v to %v", dropout.ErrDType, src.DType(), dst.DType())
-	}
-	if dst.Len() != src.Len() {
-		return fmt.Errorf("%w: copy of %d elements into %d", dropout.ErrLength, src.Len(), dst.Len())
-	}
-	return nil
-}
-
 // hostBytes returns the bytes of a host tensor (a host slice or a host
 // buffer from dropout.NewHostBuffer).
 func hostBytes(t dropout.Tensor) ([]byte, error) {
@@ -147,26 +133,11 @@ func hostBytes(t dropout.Tensor) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: %T is not a host tensor or a vulkan buffer", dropout.ErrForeignBuffer, t)
 	}
-	switch v := h.(type) {
-	case dropout.Float32s:
-		return sliceBytes(v, 4), nil
-	case dropout.Float64s:
-		return sliceBytes(v, 8), nil
-	case dropout.Float16s:
-		return sliceBytes(v, 2), nil
-	case dropout.BFloat16s:
-		return sliceBytes(v, 2), nil
-	case dropout.Bytes:
-		return v, nil
+	b, ok := dropout.RawBytes(h)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T", dropout.ErrDType, h)
 	}
-	return nil, fmt.Errorf("%w: %T", dropout.ErrDType, h)
-}
-
-func sliceBytes[E any](s []E, size int) []byte {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size)
+	return b, nil
 }
 
 func roundUp(n, m uint64) uint64 { return (n + m - 1) / m * m }

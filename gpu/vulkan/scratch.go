@@ -110,7 +110,7 @@ func (b *Backend) Copy(dst, src dropout.Tensor) error {
 	if b.close {
 		return dropout.ErrClosed
 	}
-	if err := sameShape(dst, src); err != nil {
+	if err := dropout.CheckCopy(dst, src); err != nil {
 		return err
 	}
 	db, dok := dst.(*Buffer)

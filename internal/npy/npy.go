@@ -466,15 +466,8 @@ func alloc(dt dropout.DType, n int) dropout.Tensor {
 
 // bytesOf returns the memory of a host tensor as bytes.
 func bytesOf(t dropout.Tensor) []byte {
-	switch s := t.(type) {
-	case dropout.Float32s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*4)
-	case dropout.Float64s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*8)
-	case dropout.Bytes:
-		return s
-	}
-	panic(fmt.Sprintf("npy: bytesOf %T", t))
+	b, _ := dropout.RawBytes(t)
+	return b
 }
 
 // swap reverses the byte order of every esz-byte element of b in place.
