@@ -9,7 +9,8 @@ BIN := bin/dropout
 # Debian packages (DESIGN.md section 7): OpenCL on PoCL, Vulkan on lavapipe,
 # their checkers, and the shader compiler for `go generate`.
 DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers oclgrind clinfo \
-	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc
+	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc \
+	python3-numpy
 
 .PHONY: all deps build test vet demo bench clean
 

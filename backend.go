@@ -8,8 +8,13 @@ import (
 // Backend runs dropout on one device.
 //
 // Forward and Backward are synchronous: when they return, dst is written
-// (for a device Buffer, the device has finished). A Backend is safe for use
-// by one goroutine at a time.
+// (for a device Buffer, the device has finished).
+//
+// A Backend is safe for concurrent use by multiple goroutines, as an
+// *sql.DB is: calls on different tensors may run side by side, and each
+// backend's doc says what it serialises. Calls that write the same tensor
+// at the same time race on its contents, as they would on a slice. Close
+// waits for calls in flight; calls after Close return ErrClosed.
 type Backend interface {
 	// Name returns the registry name of the backend: "reference", "cpu",
 	// "opencl" or "vulkan".
@@ -33,7 +38,11 @@ type Backend interface {
 	Copy(dst, src Tensor) error
 
 	// Alloc returns a zeroed buffer of n elements of type dt where the
-	// backend computes (device memory for a GPU backend).
+	// backend computes (device memory for a GPU backend). A request beyond
+	// what the device, or for host memory the machine and its cgroup, can
+	// give returns an error wrapping ErrOutOfMemory that names the bytes
+	// wanted and available. A released buffer used in any call gives
+	// ErrReleased.
 	Alloc(dt DType, n int) (Buffer, error)
 
 	// Close releases the device. Closing twice is harmless; other calls
@@ -98,7 +107,9 @@ type Options struct {
 	Portable bool
 }
 
-// Driver opens one kind of backend. Each backend package provides one.
+// Driver opens one kind of backend. Each backend package provides one. A
+// Driver is safe for concurrent use: Devices and Open may be called from
+// several goroutines at once.
 type Driver interface {
 	// Name returns the registry name, such as "opencl".
 	Name() string
@@ -110,7 +121,9 @@ type Driver interface {
 	Open(opts Options) (Backend, error)
 }
 
-// Registry is a list of drivers, looked up by name. The package
+// Registry is a list of drivers, looked up by name. It is safe for
+// concurrent use, since its methods only read the list and call its
+// drivers. The package
 // github.com/gpudropout/dropout/backends returns the registry of every
 // backend in this module.
 type Registry []Driver

@@ -23,10 +23,16 @@ var (
 	ErrUnknownBackend = errors.New("dropout: unknown backend")
 	// ErrUnavailable reports a backend or device that this machine lacks.
 	ErrUnavailable = errors.New("dropout: backend unavailable")
-	// ErrClosed reports use of a closed backend or released buffer.
+	// ErrClosed reports use of a closed backend, or of a buffer of a closed
+	// backend.
 	ErrClosed = errors.New("dropout: backend closed")
-	// ErrOutOfMemory reports a device allocation that failed for lack of memory.
-	ErrOutOfMemory = errors.New("dropout: out of device memory")
+	// ErrReleased reports use of a buffer after its Release: as an operand
+	// of Forward, Backward or Copy, or through its Read or Write.
+	ErrReleased = errors.New("dropout: buffer released")
+	// ErrOutOfMemory reports an allocation that the device, or for host
+	// memory the machine or its cgroup, cannot give. The message names the
+	// bytes wanted and the bytes available.
+	ErrOutOfMemory = errors.New("dropout: out of memory")
 	// ErrUnsupported reports a feature a backend does not implement yet.
 	ErrUnsupported = errors.New("dropout: not supported by this backend")
 	// ErrForeignBuffer reports a Buffer passed to a backend that did not make it.

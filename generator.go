@@ -1,13 +1,22 @@
 package dropout
 
+import "sync/atomic"
+
 // Generator holds a (seed, offset) pair and advances the offset by the
 // number of mask elements each call uses, as PyTorch's Philox state does,
 // so successive calls draw fresh masks from one stream.
 //
+// A Generator is safe for concurrent use: Next and Forward reserve their
+// stream words with one atomic step, so concurrent callers never share a
+// word. (Which caller gets which words then depends on the order the calls
+// arrive in; a program that needs reproducible masks across runs calls
+// in a fixed order, or gives each goroutine its own offset range.)
+//
 // The Params a forward call returns are what the matching backward call
 // takes.
 type Generator struct {
-	seed, offset uint64
+	seed   uint64
+	offset atomic.Uint64
 }
 
 // NewGenerator returns a generator at (seed, offset 0).
@@ -17,26 +26,31 @@ func NewGenerator(seed uint64) *Generator { return &Generator{seed: seed} }
 func (g *Generator) Seed() uint64 { return g.seed }
 
 // Offset returns the stream word the next call starts at.
-func (g *Generator) Offset() uint64 { return g.offset }
+func (g *Generator) Offset() uint64 { return g.offset.Load() }
 
 // SetOffset moves the generator to offset.
-func (g *Generator) SetOffset(offset uint64) { g.offset = offset }
+func (g *Generator) SetOffset(offset uint64) { g.offset.Store(offset) }
 
 // Next returns p with Seed and Offset set from the generator and advances
 // the offset by p.MaskLen(n), the stream words a call over n elements uses.
+// Offsets wrap modulo 2^64, as the stream contract's word indices do.
 func (g *Generator) Next(p Params, n int) Params {
-	p.Seed, p.Offset = g.seed, g.offset
-	g.offset += uint64(p.MaskLen(n))
+	k := uint64(p.MaskLen(n))
+	p.Seed = g.seed
+	p.Offset = g.offset.Add(k) - k
 	return p
 }
 
-// Forward runs b.Forward at the generator's (seed, offset) and, when it
-// succeeds, advances the offset. It returns the Params it used, for Backward.
+// Forward reserves the generator's next p.MaskLen(x.Len()) stream words,
+// runs b.Forward over them and returns the Params it used, for Backward.
+// A call that fails validation (bad p, lengths, shapes, mask) reserves
+// nothing; words reserved by a call that fails on the device stay
+// reserved, so a retry draws a fresh mask (call SetOffset to reuse them).
 func (g *Generator) Forward(b Backend, dst, x, mask Tensor, p Params) (Params, error) {
-	p.Seed, p.Offset = g.seed, g.offset
-	if err := b.Forward(dst, x, mask, p); err != nil {
+	pl, err := NewPlan(dst, x, mask, p)
+	if err != nil {
 		return p, err
 	}
-	g.offset += uint64(p.MaskLen(x.Len()))
-	return p, nil
+	p = g.Next(p, pl.N)
+	return p, b.Forward(dst, x, mask, p)
 }

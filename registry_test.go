@@ -1,7 +1,10 @@
 package dropout_test
 
 import (
+	"cmp"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/gpudropout/dropout"
@@ -128,5 +131,64 @@ func TestGenerator(t *testing.T) {
 	q := g.Next(dropout.Params{P: 0.1}, 7)
 	if q.Offset != 12 || g.Offset() != 19 || q.Seed != 1<<33 {
 		t.Errorf("Next: %+v, offset now %d", q, g.Offset())
+	}
+}
+
+// TestGeneratorConcurrent: concurrent Next and Forward calls reserve
+// disjoint word ranges that together tile the stream from 0.
+func TestGeneratorConcurrent(t *testing.T) {
+	g := dropout.NewGenerator(7)
+	b := cpu.NewReference()
+	const workers, calls = 8, 200
+	starts := make(chan [2]uint64, workers*calls)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := make(dropout.Float32s, 3+w)
+			for i := range calls {
+				var off uint64
+				if i%2 == 0 {
+					off = g.Next(dropout.Params{P: 0.5}, len(x)).Offset
+				} else {
+					p, err := g.Forward(b, x, x, nil, dropout.Params{P: 0.5})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					off = p.Offset
+				}
+				starts <- [2]uint64{off, uint64(len(x))}
+			}
+		}()
+	}
+	wg.Wait()
+	close(starts)
+	var ranges [][2]uint64
+	total := uint64(0)
+	for r := range starts {
+		ranges = append(ranges, r)
+		total += r[1]
+	}
+	slices.SortFunc(ranges, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	next := uint64(0)
+	for _, r := range ranges {
+		if r[0] != next {
+			t.Fatalf("range at %d, want %d: words shared or skipped", r[0], next)
+		}
+		next += r[1]
+	}
+	if g.Offset() != total {
+		t.Errorf("offset %d after %d words", g.Offset(), total)
+	}
+}
+
+// TestGeneratorWraps: the offset wraps modulo 2^64 like the stream's words.
+func TestGeneratorWraps(t *testing.T) {
+	g := dropout.NewGenerator(1)
+	g.SetOffset(1<<64 - 3)
+	if p := g.Next(dropout.Params{}, 5); p.Offset != 1<<64-3 || g.Offset() != 2 {
+		t.Errorf("Next across 2^64: offset %d, then %d; want 2^64-3, then 2", p.Offset, g.Offset())
 	}
 }

@@ -2,6 +2,7 @@ package dropout
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -96,49 +97,73 @@ func NewHostBuffer(dt DType, n int) (Buffer, error) {
 	default:
 		return nil, fmt.Errorf("%w: %v", ErrDType, dt)
 	}
-	return &hostBuffer{t: t}, nil
+	b := &hostBuffer{dt: dt, n: n}
+	b.t.Store(&t)
+	return b, nil
 }
 
-type hostBuffer struct{ t Tensor }
-
-func (b *hostBuffer) DType() DType { return b.t.DType() }
-func (b *hostBuffer) Len() int {
-	if b.t == nil {
-		return 0
-	}
-	return b.t.Len()
+// hostBuffer is a Buffer in host memory. The tensor sits behind an atomic
+// pointer so that Release racing with use is not a data race: a call sees
+// the buffer either live or released.
+type hostBuffer struct {
+	dt DType
+	n  int
+	t  atomic.Pointer[Tensor]
 }
+
+func (b *hostBuffer) DType() DType { return b.dt }
+func (b *hostBuffer) Len() int     { return b.n }
 
 func (b *hostBuffer) Write(src Tensor) error {
-	if b.t == nil {
-		return ErrClosed
+	t := b.t.Load()
+	if t == nil {
+		return fmt.Errorf("%w: Write", ErrReleased)
 	}
-	return copyHost(b.t, src)
+	return copyHost(*t, src)
 }
 
 func (b *hostBuffer) Read(dst Tensor) error {
-	if b.t == nil {
-		return ErrClosed
+	t := b.t.Load()
+	if t == nil {
+		return fmt.Errorf("%w: Read", ErrReleased)
 	}
-	return copyHost(dst, b.t)
+	return copyHost(dst, *t)
 }
 
-func (b *hostBuffer) Release() error { b.t = nil; return nil }
+func (b *hostBuffer) Release() error { b.t.Store(nil); return nil }
 
 // Host returns the host slice behind t: t itself for a host slice type, the
 // slice behind a buffer from NewHostBuffer, or ok == false for anything
-// else (a device buffer).
+// else (a device buffer, or a released host buffer).
 func Host(t Tensor) (h Tensor, ok bool) {
 	switch v := t.(type) {
 	case Float32s, Float64s, Float16s, BFloat16s, Bytes:
 		return v, true
 	case *hostBuffer:
-		if v.t == nil {
+		p := v.t.Load()
+		if p == nil {
 			return nil, false
 		}
-		return v.t, true
+		return *p, true
 	}
 	return nil, false
+}
+
+// HostOperand returns the host slice behind an operand of a CPU backend's
+// call, as Host does, or an error: ErrReleased for a released buffer from
+// NewHostBuffer, ErrForeignBuffer for any other tensor (a device buffer).
+// A nil tensor gives (nil, nil): the caller's own checks name it.
+func HostOperand(t Tensor) (Tensor, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if h, ok := Host(t); ok {
+		return h, nil
+	}
+	if IsHostBuffer(t) {
+		return nil, fmt.Errorf("%w: %v buffer of %d elements", ErrReleased, t.DType(), t.Len())
+	}
+	return nil, fmt.Errorf("%w: %T is not host memory", ErrForeignBuffer, t)
 }
 
 // IsHostBuffer reports whether t is a released or live buffer from
@@ -154,10 +179,13 @@ func copyHost(dst, src Tensor) error {
 	if err := CheckCopy(dst, src); err != nil {
 		return err
 	}
-	d, ok1 := Host(dst)
-	s, ok2 := Host(src)
-	if !ok1 || !ok2 {
-		return fmt.Errorf("%w: copy needs host tensors", ErrForeignBuffer)
+	d, err := HostOperand(dst)
+	if err != nil {
+		return err
+	}
+	s, err := HostOperand(src)
+	if err != nil {
+		return err
 	}
 	switch d := d.(type) {
 	case Float32s:

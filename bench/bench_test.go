@@ -293,7 +293,7 @@ func TestFailedMeasurement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "oom at 4K: out of device memory") || len(rep.Rows) != 4 {
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "oom at 4K: out of memory") || len(rep.Rows) != 4 {
 		t.Errorf("errors %q, %d rows", rep.Errors, len(rep.Rows))
 	}
 	var tab bytes.Buffer
