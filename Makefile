@@ -12,7 +12,7 @@ DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-hea
 	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc \
 	python3-numpy
 
-.PHONY: all deps build test vet demo bench clean
+.PHONY: all deps build test vet fuzz demo bench clean
 
 all: build
 
@@ -29,6 +29,19 @@ vet:
 # DROPOUT_REQUIRE_DEVICES makes a missing device, driver or checker a test failure.
 test: deps vet
 	DROPOUT_REQUIRE_DEVICES=1 $(GO) test $(GOFLAGS_TEST) ./...
+	$(MAKE) fuzz
+
+# fuzz: every fuzz target for FUZZTIME each (`make fuzz FUZZTIME=10m` for a
+# long run). Go fuzzes one target of one package at a time.
+FUZZTIME ?= 8s
+FUZZ_TARGETS := ./cpu:FuzzReferenceAPI ./cpu:FuzzCPUAPI ./cpu:FuzzSIMDvsPortable \
+	./gpu/opencl:FuzzAPI ./gpu/vulkan:FuzzAPI ./internal/npy:FuzzHeader
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		DROPOUT_REQUIRE_DEVICES=1 $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 demo: deps build
 	./$(BIN) devices

@@ -2,6 +2,8 @@ package backends_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/gpudropout/dropout"
@@ -75,6 +77,54 @@ func TestAuto(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := dropouttest.Equal(got, want); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestConcurrentRegistry: many goroutines list devices, open every
+// backend (all at once), run a call on it and close it. Under -race in
+// `make test`; a missing driver there is a failure.
+func TestConcurrentRegistry(t *testing.T) {
+	reg := backends.Registry()
+	for _, d := range reg {
+		if _, err := d.Devices(); err != nil {
+			dropouttest.Require(t, d.Name()+" backend", err)
+		}
+	}
+	const workers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*len(reg)*3)
+	for w := range workers {
+		for _, d := range reg {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := d.Devices(); err != nil {
+					errs <- fmt.Errorf("%s: Devices: %w", d.Name(), err)
+					return
+				}
+				st := reg.Available()
+				if len(st) != len(reg) {
+					errs <- fmt.Errorf("Available: %d entries", len(st))
+				}
+				b, err := reg.Open(d.Name(), dropout.Options{})
+				if err != nil {
+					errs <- fmt.Errorf("%s: Open: %w", d.Name(), err)
+					return
+				}
+				x := dropouttest.Data(dropout.Float32, 100+w, uint64(w))
+				if err := dropouttest.CompareForward(b, x, dropout.Params{P: 0.5, Seed: uint64(w), Mask: dropout.MaskBytes}); err != nil {
+					errs <- fmt.Errorf("%s: %w", d.Name(), err)
+				}
+				if err := b.Close(); err != nil {
+					errs <- fmt.Errorf("%s: Close: %w", d.Name(), err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
 		t.Error(err)
 	}
 }

@@ -55,6 +55,10 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 	t.Run("Buffers", s.buffers)
 	t.Run("Copy", s.copy)
 	t.Run("Errors", s.errors)
+	t.Run("Wrap", s.wrap)
+	t.Run("Released", s.released)
+	t.Run("AllocLimits", s.allocLimits)
+	t.Run("Concurrent", func(t *testing.T) { s.concurrent(t, open) })
 	if !cfg.SkipClose {
 		t.Run("Close", func(t *testing.T) { testClose(t, open) })
 	}
@@ -301,6 +305,10 @@ func (s *suite) noise(t *testing.T) {
 		{[]int{37}, []int{1}},
 		{[]int{3, 4}, []int{3, 4}},
 		{[]int{0, 4}, []int{0, 1}},
+		{[]int{3, 0, 4}, []int{3, 1, 4}}, // empty tensor, 12 mask elements
+		{[]int{0, 5}, []int{1, 5}},
+		{[]int{2, 0, 3}, []int{1, 0, 1}},
+		{[]int{4, 0}, []int{4, 1}},
 		{[]int{64, 33, 17}, []int{64, 33, 1}},
 	} {
 		n := 1
@@ -498,8 +506,22 @@ func testClose(t *testing.T, open func() (dropout.Backend, error)) {
 	if err := buf.Release(); err != nil {
 		t.Fatal(err)
 	}
+	kept, err := b.Alloc(dropout.Float32, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+	// A buffer still held when its backend closed is unusable, not a crash.
+	if err := kept.Read(make(dropout.Float32s, 8)); !errors.Is(err, dropout.ErrClosed) {
+		t.Errorf("Read of a buffer after its backend's Close: got %v, want ErrClosed", err)
+	}
+	if err := kept.Write(make(dropout.Float32s, 8)); !errors.Is(err, dropout.ErrClosed) {
+		t.Errorf("Write into a buffer after its backend's Close: got %v, want ErrClosed", err)
+	}
+	if err := kept.Release(); err != nil {
+		t.Errorf("Release of a buffer after its backend's Close: %v", err)
 	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
