@@ -12,7 +12,7 @@ DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-hea
 	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc \
 	python3-numpy
 
-.PHONY: all deps build test vet fuzz demo bench clean
+.PHONY: all deps build test vet lint fuzz demo bench clean
 
 all: build
 
@@ -26,8 +26,12 @@ build:
 vet:
 	$(GO) vet ./...
 
+# lint: staticcheck, pinned in go.mod as a tool (go get -tool …@v0.8.2).
+lint:
+	$(GO) tool staticcheck ./...
+
 # DROPOUT_REQUIRE_DEVICES makes a missing device, driver or checker a test failure.
-test: deps vet
+test: deps vet lint
 	DROPOUT_REQUIRE_DEVICES=1 $(GO) test $(GOFLAGS_TEST) ./...
 	$(MAKE) fuzz
 

@@ -136,12 +136,12 @@ func (h *apiFuzzer) run(data []byte) error {
 					return fmt.Errorf("Alloc(%v, %d): %v matches no sentinel", dt, n, err)
 				}
 				if closed && !errors.Is(err, dropout.ErrClosed) {
-					return fmt.Errorf("Alloc after Close: %v, want ErrClosed", err)
+					return fmt.Errorf("after Close, Alloc: %v, want ErrClosed", err)
 				}
 				continue
 			}
 			if closed {
-				return fmt.Errorf("Alloc after Close succeeded")
+				return fmt.Errorf("after Close, Alloc succeeded")
 			}
 			if buf.Len() != n || buf.DType() != dt {
 				return fmt.Errorf("Alloc(%v, %d) gave %v[%d]", dt, n, buf.DType(), buf.Len())
@@ -182,7 +182,7 @@ func (h *apiFuzzer) run(data []byte) error {
 			}
 			if err == nil && s.mirror != nil {
 				if err := Equal(dst, s.mirror); err != nil {
-					return fmt.Errorf("Read of a %v[%d] buffer: %v", s.buf.DType(), s.buf.Len(), err)
+					return fmt.Errorf("reading a %v[%d] buffer: %v", s.buf.DType(), s.buf.Len(), err)
 				}
 			}
 		case 3, 4: // Forward, Backward
@@ -206,7 +206,7 @@ func (h *apiFuzzer) run(data []byte) error {
 		case 6: // Release
 			if s := pick(); s != nil {
 				if err := s.buf.Release(); err != nil {
-					return fmt.Errorf("Release: %v", err)
+					return fmt.Errorf("releasing a buffer: %v", err)
 				}
 				s.released, s.mirror = true, nil
 			}
@@ -215,7 +215,7 @@ func (h *apiFuzzer) run(data []byte) error {
 				continue
 			}
 			if err := h.b.Close(); err != nil {
-				return fmt.Errorf("Close: %v", err)
+				return fmt.Errorf("closing the backend: %v", err)
 			}
 			closed = true
 			for _, s := range slots {
