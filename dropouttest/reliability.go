@@ -26,10 +26,13 @@ var WrapOffsets = func() []uint64 {
 // reference and against the stream words directly (the reference could
 // share a bug), backward from a stored mask and regenerated, noise shapes.
 func (s *suite) wrap(t *testing.T) {
-	for _, dt := range s.cfg.DTypes {
+	for i, dt := range s.cfg.DTypes {
 		for _, off := range WrapOffsets {
 			k := -off // words before the wrap
-			sizes := []int{int(min(k+3, 64)), 37, 100, 1027}
+			if i > 0 && k != 1 && k != 6 && k != 33 {
+				continue // every wrap position for the first type, a few for the others
+			}
+			sizes := []int{int(min(k+3, 64)), 1027}
 			if k > 40 {
 				sizes = []int{int(min(k+50, uint64(s.cfg.Large)))}
 			}
