@@ -212,7 +212,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"foreign dst", foreign, x, dropout.Params{P: 0.5}, dropout.ErrForeignBuffer, false},
 		{"foreign src", x, foreign, dropout.Params{P: 0.5}, dropout.ErrForeignBuffer, false},
-		{"released dst", released, x, dropout.Params{P: 0.5}, dropout.ErrClosed, false},
+		{"released dst", released, x, dropout.Params{P: 0.5}, dropout.ErrReleased, false},
+		{"released src", x, released, dropout.Params{P: 0.5}, dropout.ErrReleased, false},
 		{"alpha", x, x, dropout.Params{P: 0.5, Alpha: true}, dropout.ErrUnsupported, false},
 		{"float16", half, half, dropout.Params{P: 0.5}, dropout.ErrDType, false},
 	} {
@@ -236,8 +237,11 @@ func TestErrors(t *testing.T) {
 	if err := foreign.Write(released); !errors.Is(err, dropout.ErrForeignBuffer) {
 		t.Errorf("Write from a device buffer: got %v, want ErrForeignBuffer", err)
 	}
-	if err := released.Read(x); !errors.Is(err, dropout.ErrClosed) {
-		t.Errorf("Read of a released buffer: got %v, want ErrClosed", err)
+	if err := released.Read(x); !errors.Is(err, dropout.ErrReleased) {
+		t.Errorf("Read of a released buffer: got %v, want ErrReleased", err)
+	}
+	if err := released.Write(x); !errors.Is(err, dropout.ErrReleased) {
+		t.Errorf("Write of a released buffer: got %v, want ErrReleased", err)
 	}
 	if err := b.Copy(x, foreign); !errors.Is(err, dropout.ErrForeignBuffer) {
 		t.Errorf("Copy from another backend's buffer: got %v, want ErrForeignBuffer", err)

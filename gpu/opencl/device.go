@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jgillich/go-opencl/cl"
 
@@ -27,11 +28,22 @@ type device struct {
 	maxGroup int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
 }
 
+// enumMu serialises device enumeration in this process. On Linux the
+// loader shim (loader_dl.c) already serialises clGetPlatformIDs,
+// clGetDeviceIDs and clCreateContext, inside which implementations
+// initialise their devices (PoCL's initialisation is unsafe against
+// concurrent first calls); this lock gives the same guarantee where the
+// shim is not used (other systems link libOpenCL directly) and makes one
+// enumeration's queries see one initialised platform list.
+var enumMu sync.Mutex
+
 // devices lists every device of every platform: GPUs first, then
 // accelerators and other kinds, then CPU devices such as PoCL, each group in
 // platform order. With no ICD loader driver or no platform it returns an
-// *dropout.UnavailableError.
+// *dropout.UnavailableError. Concurrent calls are serialised (enumMu).
 func devices() ([]device, error) {
+	enumMu.Lock()
+	defer enumMu.Unlock()
 	if !haveLoader() {
 		return nil, &dropout.UnavailableError{Backend: "opencl",
 			Reason: "the OpenCL ICD loader (libOpenCL.so.1) is not installed", Fix: installFix}

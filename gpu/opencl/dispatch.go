@@ -36,7 +36,7 @@ func (b *Backend) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error 
 
 // call is one Forward or Backward being run.
 type call struct {
-	b        *Backend
+	w        *worker
 	pl       dropout.Plan
 	backward bool
 	dst, src dropout.Tensor // host tensors, or nil where the operand is a device buffer
@@ -51,10 +51,11 @@ type call struct {
 }
 
 func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward bool) error {
-	if err := b.lock(); err != nil {
+	w, err := b.begin()
+	if err != nil {
 		return err
 	}
-	defer b.mu.Unlock()
+	defer b.end(w)
 	pl, err := dropout.NewPlan(dst, src, mask, p)
 	if err != nil {
 		return err
@@ -65,26 +66,26 @@ func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 	if err := b.supports(pl.DType); err != nil {
 		return err
 	}
-	c := &call{b: b, pl: pl, backward: backward, es: pl.DType.Size()}
-	var dev bool
-	if c.d, dev, err = b.own(dst); err != nil {
+	c := &call{w: w, pl: pl, backward: backward, es: pl.DType.Size()}
+	if c.d, c.dst, err = w.own(dst); err != nil {
 		return err
-	} else if !dev {
-		c.dst = hostOf(dst)
 	}
-	if c.s, dev, err = b.own(src); err != nil {
+	if c.s, c.src, err = w.own(src); err != nil {
 		return err
-	} else if !dev {
-		c.src = hostOf(src)
 	}
 	if pl.Mask != dropout.MaskNone {
-		if c.m, dev, err = b.own(mask); err != nil {
+		var hm dropout.Tensor
+		if c.m, hm, err = w.own(mask); err != nil {
 			return err
-		} else if !dev {
-			c.hmask = hostOf(mask).(dropout.Bytes) // NewPlan checked it is uint8
+		}
+		if hm != nil {
+			c.hmask = hm.(dropout.Bytes) // NewPlan checked it is uint8
 		}
 	}
-	if pl.N == 0 {
+	// An empty tensor may still have a mask to write: a noise shape such
+	// as [3 1 4] over a [3 0 4] tensor draws 12 mask elements.
+	maskOnly := pl.N == 0 && !backward && pl.Mask != dropout.MaskNone && pl.MaskN > 0
+	if pl.N == 0 && !maskOnly {
 		return nil
 	}
 	c.chunk = b.chunkElems(c.es)
@@ -98,15 +99,18 @@ func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 	if pl.DType == dropout.Float64 {
 		c.scale = pl.Scale64
 	}
-	if pl.Broadcast() {
+	switch {
+	case maskOnly:
+		err = c.maskOnly()
+	case pl.Broadcast():
 		err = c.broadcast()
-	} else {
+	default:
 		err = c.flat()
 	}
 	if err != nil {
 		return err
 	}
-	return b.finish()
+	return w.finish()
 }
 
 // chunkElems returns the elements of es bytes one chunk holds: a multiple
@@ -132,22 +136,22 @@ func (c *call) span() int { return min(c.chunk, c.pl.N) }
 // place there (or in "out" when the source is on the device) and read back
 // by c.readBack.
 func (c *call) data(lo, hi int) (y *cl.MemObject, yoff uint64, x *cl.MemObject, xoff uint64, err error) {
-	b := c.b
+	w := c.w
 	if c.s != nil {
 		x, xoff = c.s.mem, uint64(lo)
 	} else {
-		if x, err = b.staged("data", c.span()*c.es); err != nil {
+		if x, err = w.staged("data", c.span()*c.es); err != nil {
 			return
 		}
 		p, _ := hostBytes(c.src)
-		if err = b.write(x, 0, unsafe.Add(p, lo*c.es), (hi-lo)*c.es); err != nil {
+		if err = w.write(x, 0, unsafe.Add(p, lo*c.es), (hi-lo)*c.es); err != nil {
 			return
 		}
 	}
 	if c.d != nil {
 		y, yoff = c.d.mem, uint64(lo)
 	} else {
-		y, err = b.staged("out", c.span()*c.es)
+		y, err = w.staged("out", c.span()*c.es)
 	}
 	return
 }
@@ -158,7 +162,7 @@ func (c *call) readBack(y *cl.MemObject, lo, hi int) error {
 		return nil
 	}
 	p, _ := hostBytes(c.dst)
-	return c.b.read(y, 0, unsafe.Add(p, lo*c.es), (hi-lo)*c.es)
+	return c.w.read(y, 0, unsafe.Add(p, lo*c.es), (hi-lo)*c.es)
 }
 
 // maskRange returns the bytes of the mask that mask elements [lo, hi) use
@@ -186,7 +190,7 @@ func (c *call) writeMask(m *cl.MemObject, blo, bhi int) error {
 	if len(h) == 0 {
 		return nil
 	}
-	return c.b.write(m, 0, unsafe.Pointer(&h[0]), len(h))
+	return c.w.write(m, 0, unsafe.Pointer(&h[0]), len(h))
 }
 
 // maskRole names the staging buffer of a host mask. A backward call's
@@ -207,13 +211,13 @@ func (c *call) maskRole(role string) string {
 // returns the dummy buffer.
 func (c *call) mask(lo, hi int) (*cl.MemObject, uint64, error) {
 	if c.pl.Mask == dropout.MaskNone {
-		return c.b.dummy, 0, nil
+		return c.w.dummy, 0, nil
 	}
 	blo, bhi, off := c.maskRange(lo, hi)
 	if c.m != nil {
 		return c.m.mem, off, nil
 	}
-	m, err := c.b.staged(c.maskRole("mask"), c.pl.Mask.Bytes(min(c.chunk, c.pl.MaskN)))
+	m, err := c.w.staged(c.maskRole("mask"), c.pl.Mask.Bytes(min(c.chunk, c.pl.MaskN)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -231,7 +235,7 @@ func (c *call) readMask(m *cl.MemObject, lo, hi int) error {
 		return nil
 	}
 	blo, bhi, _ := c.maskRange(lo, hi)
-	return c.b.read(m, 0, unsafe.Pointer(&c.hmask[blo]), bhi-blo)
+	return c.w.read(m, 0, unsafe.Pointer(&c.hmask[blo]), bhi-blo)
 }
 
 // flat runs a call whose mask covers the tensor one to one, chunk by chunk.
@@ -273,11 +277,11 @@ func (c *call) kernel(y *cl.MemObject, yoff uint64, x *cl.MemObject, xoff uint64
 		if fmtBits {
 			fam, items = "bwdbits", (n+31)/32
 		}
-		k, err := c.b.kernelFor(fam, dt, c.pl.Copy)
+		k, err := c.w.kernelFor(fam, dt, c.pl.Copy)
 		if err != nil {
 			return err
 		}
-		return c.b.launch(k, items, y, yoff, x, xoff, m, moff, n, c.flags|extra, c.scale)
+		return c.w.launch(k, items, y, yoff, x, xoff, m, moff, n, c.flags|extra, c.scale)
 	}
 	g0 := c.pl.Offset + uint64(lo)
 	flags := c.flags | extra
@@ -290,11 +294,11 @@ func (c *call) kernel(y *cl.MemObject, yoff uint64, x *cl.MemObject, xoff uint64
 	case c.pl.Mask == dropout.MaskBytes:
 		flags |= fBytes
 	}
-	k, err := c.b.kernelFor(fam, dt, c.pl.Copy)
+	k, err := c.w.kernelFor(fam, dt, c.pl.Copy)
 	if err != nil {
 		return err
 	}
-	return c.b.launch(k, items, y, yoff, x, xoff, m, moff, n, g0, c.k0, c.k1, c.thr, flags, c.scale)
+	return c.w.launch(k, items, y, yoff, x, xoff, m, moff, n, g0, c.k0, c.k1, c.thr, flags, c.scale)
 }
 
 // broadcast runs a call whose mask is broadcast over the tensor (a noise
@@ -302,7 +306,7 @@ func (c *call) kernel(y *cl.MemObject, yoff uint64, x *cl.MemObject, xoff uint64
 // device buffer first, then every tensor element finds its mask element
 // by index arithmetic over the plan's canonical dims.
 func (c *call) broadcast() error {
-	b, pl := c.b, c.pl
+	w, pl := c.w, c.pl
 	mn := pl.MaskN
 	keepBits := uint32(0)
 	var km *cl.MemObject
@@ -310,7 +314,7 @@ func (c *call) broadcast() error {
 	switch {
 	case pl.Mask == dropout.MaskNone:
 		// A byte keep-mask in scratch memory, made from the stream.
-		if km, err = b.staged("keep", mn); err != nil {
+		if km, err = w.staged("keep", mn); err != nil {
 			return err
 		}
 		gen := *c
@@ -325,7 +329,7 @@ func (c *call) broadcast() error {
 		}
 		if c.m != nil {
 			km = c.m.mem
-		} else if km, err = b.staged(c.maskRole("maskall"), pl.Mask.Bytes(mn)); err != nil {
+		} else if km, err = w.staged(c.maskRole("maskall"), pl.Mask.Bytes(mn)); err != nil {
 			return err
 		}
 		if c.backward {
@@ -348,14 +352,14 @@ func (c *call) broadcast() error {
 			stride *= uint64(pl.Dims[i])
 		}
 	}
-	dm, err := b.staged("dims", 8*len(dims))
+	dm, err := w.staged("dims", 8*len(dims))
 	if err != nil {
 		return err
 	}
-	if err := b.write(dm, 0, unsafe.Pointer(&dims[0]), 8*len(dims)); err != nil {
+	if err := w.write(dm, 0, unsafe.Pointer(&dims[0]), 8*len(dims)); err != nil {
 		return err
 	}
-	k, err := b.kernelFor("bcast", pl.DType, pl.Copy)
+	k, err := w.kernelFor("bcast", pl.DType, pl.Copy)
 	if err != nil {
 		return err
 	}
@@ -365,7 +369,7 @@ func (c *call) broadcast() error {
 		if err != nil {
 			return err
 		}
-		if err := b.launch(k, uint64(hi-lo), y, yoff, x, xoff, km, uint64(lo), uint64(hi-lo),
+		if err := w.launch(k, uint64(hi-lo), y, yoff, x, xoff, km, uint64(lo), uint64(hi-lo),
 			dm, uint32(len(pl.Dims)), keepBits, c.flags, c.scale); err != nil {
 			return err
 		}
@@ -374,9 +378,24 @@ func (c *call) broadcast() error {
 		}
 	}
 	if !c.backward && c.m == nil && c.hmask != nil {
-		return b.read(km, 0, unsafe.Pointer(&c.hmask[0]), len(c.hmask))
+		return w.read(km, 0, unsafe.Pointer(&c.hmask[0]), len(c.hmask))
 	}
 	return nil
+}
+
+// maskOnly writes the mask of a forward call over an empty tensor.
+func (c *call) maskOnly() error {
+	if c.m != nil {
+		return c.genMask(c.m.mem)
+	}
+	km, err := c.w.staged(c.maskRole("maskall"), c.pl.Mask.Bytes(c.pl.MaskN))
+	if err != nil {
+		return err
+	}
+	if err := c.genMask(km); err != nil {
+		return err
+	}
+	return c.w.read(km, 0, unsafe.Pointer(&c.hmask[0]), len(c.hmask))
 }
 
 // genMask writes the whole mask of the call (MaskN elements, in c.pl.Mask's
@@ -386,7 +405,7 @@ func (c *call) genMask(m *cl.MemObject) error {
 	for lo := 0; lo < mn; lo += c.chunk {
 		hi := min(lo+c.chunk, mn)
 		_, _, off := c.maskRange(lo, hi)
-		d := c.b.dummy
+		d := c.w.dummy
 		if err := c.kernel(d, 0, d, 0, m, off, lo, hi, fMaskOnly); err != nil {
 			return err
 		}

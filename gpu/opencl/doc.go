@@ -12,11 +12,45 @@
 // the CPU's), "oclgrind" the Oclgrind simulator. CPU devices and simulators
 // are marked Emulated, so dropout.Registry.Open("auto") never picks them.
 //
-// Open creates one context and one in-order queue on the device, builds the
-// kernels (kernels.OpenCL) once, and keeps them until Close. A failed build
-// returns the compiler's log inside the error. Close releases every OpenCL
-// object the backend made, buffers from Alloc included; closing twice is
-// harmless and every other call after Close returns dropout.ErrClosed.
+// Open creates one context on the device, builds the kernels
+// (kernels.OpenCL) once, and keeps them until Close. A failed build returns
+// the compiler's log inside the error. Close releases every OpenCL object
+// the backend made, buffers from Alloc included; closing twice is harmless
+// and every other call after Close returns dropout.ErrClosed, for the
+// backend and for its buffers alike.
+//
+// # Concurrency
+//
+// A Driver, a Backend and its Buffers are safe for concurrent use by many
+// goroutines; share one Backend as you would an *sql.DB. Each call (Forward,
+// Backward, Copy, Alloc, Buffer.Read and Buffer.Write) runs on a worker: an
+// in-order command queue with its own kernel objects (a kernel's arguments
+// are state) and its own staging buffers for host tensors. A backend makes
+// up to 4 workers on demand and keeps them until Close, so up to 4 calls
+// run side by side on the device; further calls wait for a free worker.
+// What is serialised:
+//
+//   - the calls that share one worker: one call at a time per worker;
+//   - the backend's bookkeeping (the worker pool, its buffers, the device
+//     memory it holds), under one mutex held only briefly, never across an
+//     OpenCL call other than clReleaseMemObject;
+//   - a buffer's pin count, under a mutex of the buffer;
+//   - process-wide, device enumeration (Devices, and the device lookup of
+//     Open) and context creation: clGetPlatformIDs, clGetDeviceIDs and
+//     clCreateContext. OpenCL implementations initialise their devices
+//     inside these calls, and PoCL (3.1 at least) does so unsafely: a
+//     second thread entering while the first initialises gets devices whose
+//     fields are still unset, and crashed in clGetDeviceInfo or found "no
+//     usable device". The loader shim (loader_dl.c) wraps the three
+//     functions for every caller in the program.
+//
+// Close waits for the calls in flight and makes the calls that have not
+// started return dropout.ErrClosed. Buffer.Release during a call that uses
+// the buffer marks it released at once (later calls get
+// dropout.ErrReleased) and frees its memory when that call ends. Calls
+// that write the same tensor at the same time race on its contents, as
+// they would on a slice; the result is then one of the writes or a mix,
+// never a crash.
 //
 // # Conventions
 //
@@ -34,14 +68,29 @@
 //
 // Every OpenCL call's status is checked in one place, and a failure is an
 // error that names the call and the status code, such as
-// "opencl: clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)". Allocation
-// failures, and buffers larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE, match
-// dropout.ErrOutOfMemory. No call panics on bad input.
+// "opencl: clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)". No call
+// panics on bad input. A released Buffer, used as an operand or through
+// Read or Write, is an error wrapping dropout.ErrReleased.
+//
+// Memory: every allocation (Alloc, and the staging buffers the backend
+// makes) is checked before it is made, and refused with an error wrapping
+// dropout.ErrOutOfMemory that names the bytes wanted and the bytes
+// available when it is larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE, than
+// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend already holds (its
+// buffers and staging buffers; idle workers' staging buffers are released
+// first to make room), or, on a device whose memory is host memory (PoCL,
+// Oclgrind: marked Emulated), than the memory the machine and the
+// process's cgroups can still give (internal/memlimit), since such devices
+// allocate lazily and the kernel's OOM killer would answer instead of an
+// error. Allocation failures that the driver reports match
+// dropout.ErrOutOfMemory too. Element counts whose size overflows are the
+// same error.
 //
 // # Kernels and chunks
 //
-// The kernels implement the stream contract of the root package exactly:
-// one Philox4x32-10 block per four consecutive stream words, vector loads
+// The kernels implement the stream contract of the root package exactly,
+// word indices modulo 2^64 included (the block counter wraps from 2^62 - 1
+// to 0): one Philox4x32-10 block per four consecutive stream words, vector loads
 // and stores where a block's four elements are aligned, a select (never a
 // multiply by the mask) for the keep decision, 64-bit element indices and
 // offsets, and separate copying kernels for p = 0, so that output is a bit
@@ -52,7 +101,9 @@
 // 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor; chunks
 // start at multiples of 32 elements, so bit-mask bytes are never split, and
 // the stream contract makes the chunking invisible in the result. A noise
-// shape's mask must fit one allocation.
+// shape's mask must fit one allocation, and is written even over an empty
+// tensor (a noise shape [3 1 4] over a [3 0 4] tensor draws 12 mask
+// elements).
 //
 // # Building
 //
@@ -75,9 +126,14 @@
 //
 // The tests run the conformance suite (dropouttest) on PoCL, once with the
 // default chunks and once with 4 KiB chunks, check the kernels' Philox
-// against the Random123 known-answer vectors, and run a subset of the
-// checks under Oclgrind with its API, data-race and uninitialized-value
-// checkers (TestOclgrind runs the test binary again under oclgrind). A
+// against the Random123 known-answer vectors and across the wrap of the
+// block counter, check calls whose stream words wrap modulo 2^64 against
+// the reference, share backends between goroutines (calls, Close and
+// Release during calls, and concurrent Open, Close and Devices as the
+// first OpenCL calls of a fresh process), check misuse and memory limits,
+// and run a subset of the checks under Oclgrind with its API, data-race
+// and uninitialized-value checkers (TestOclgrind runs the test binary
+// again under oclgrind). Run them with -race. A
 // missing PoCL or Oclgrind skips them, or fails them when
 // DROPOUT_REQUIRE_DEVICES is set, as `make test` does. BenchmarkForward and
 // BenchmarkCopy measure dropout against the device's own buffer copy.

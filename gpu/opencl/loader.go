@@ -11,6 +11,11 @@ package opencl
 // drops go-opencl's link-time dependency on libOpenCL, so a program that
 // includes this backend starts, and runs its other backends, on a machine
 // without OpenCL; the opencl backend then reports itself unavailable.
+//
+// loader_dl.c also serialises clGetPlatformIDs, clGetDeviceIDs and
+// clCreateContext for the whole program: implementations initialise their
+// devices inside them, and PoCL does so unsafely when two threads make
+// their first calls at once (see the comment there).
 
 // #cgo LDFLAGS: -Wl,--as-needed -ldl
 // #include "loader.h"

@@ -5,6 +5,7 @@ package opencl
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,8 @@ func lastLines(b []byte, n int) string {
 }
 
 // TestOclgrindInner is what TestOclgrind runs under Oclgrind: every kernel
-// on small sizes, offsets that are and are not multiples of 4, host and
+// on small sizes, offsets that are and are not multiples of 4 and one
+// whose stream words wrap modulo 2^64, host and
 // device tensors, chunked calls and a noise shape, against the reference.
 func TestOclgrindInner(t *testing.T) {
 	if os.Getenv(oclgrindInner) == "" {
@@ -87,10 +89,20 @@ func TestOclgrindInner(t *testing.T) {
 	if out, err := b.PhiloxBlocks([][4]uint32{{}}, [][2]uint32{{}}); err != nil || out[0] != [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8} {
 		t.Fatalf("philox_kat: %08x %v", out, err)
 	}
+	// the keystream across the wrap of the word index
+	if words, err := b.streamWords(5, math.MaxUint64-5, 12); err != nil {
+		t.Fatalf("stream_words: %v", err)
+	} else {
+		for i, w := range words {
+			if g := math.MaxUint64 - 5 + uint64(i); w != dropout.Word(5, g) {
+				t.Fatalf("stream_words: word %#x = %08x, want %08x", g, w, dropout.Word(5, g))
+			}
+		}
+	}
 	for _, dt := range b.DTypes() {
 		for _, n := range []int{1, 37, 100} {
 			x := dropouttest.Data(dt, n, uint64(n))
-			for _, off := range []uint64{0, 6} {
+			for _, off := range []uint64{0, 6, math.MaxUint64 - 5} { // the last wraps to word 0
 				for _, p := range []float64{0, 0.5, 1} {
 					for _, f := range dropouttest.Formats {
 						pr := dropout.Params{P: p, Seed: 3, Offset: off, Mask: f}

@@ -3,9 +3,11 @@
 package opencl
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/internal/philox"
 )
 
@@ -49,6 +51,54 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 	for i := range got {
 		if want := philox.Block(ctr[i], key[i]); got[i] != want {
 			t.Fatalf("block %d: device %08x, Go %08x", i, got[i], want)
+		}
+	}
+}
+
+// TestPhiloxCounterWrap checks the kernels' keystream where the word index
+// wraps modulo 2^64, so that the block counter g>>2 goes from 2^62-1 to 0:
+// the device's words (stream_words, through the stream_block the dropout
+// kernels use) against the Go stream, and the blocks on either side of the
+// wrap against the Random123 known answer for counter 0 and the device's
+// and Go's Philox of counter (2^32-1, 2^30-1, 0, 0), the block 2^62-1.
+func TestPhiloxCounterWrap(t *testing.T) {
+	b := openDevice(t, dropoutOpts(pocl))
+	last := [4]uint32{0xffffffff, 0x3fffffff, 0, 0} // block 2^62-1
+	for _, key := range [][2]uint32{{0, 0}, {0xffffffff, 0xffffffff}, {0xa4093822, 0x299f31d0}} {
+		seed := uint64(key[0]) | uint64(key[1])<<32
+		blocks, err := b.PhiloxBlocks([][4]uint32{last, {}}, [][2]uint32{key, key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := philox.Block(last, key); blocks[0] != want {
+			t.Errorf("key %08x: block 2^62-1 on the device %08x, Go %08x", key, blocks[0], want)
+		}
+		// Words 2^64-8 ... 2^64-1 (blocks 2^62-2, 2^62-1), then 0 ... 7.
+		for _, start := range []uint64{math.MaxUint64 - 7, math.MaxUint64 - 5, math.MaxUint64, math.MaxUint64 - 2} {
+			const n = 16
+			words, err := b.streamWords(seed, start, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range words {
+				g := start + uint64(i) // wraps
+				if want := dropout.Word(seed, g); w != want {
+					t.Errorf("key %08x: word %#x on the device %08x, Go stream %08x", key, g, w, want)
+				}
+				switch g >> 2 {
+				case 1<<62 - 1:
+					if w != blocks[0][g&3] {
+						t.Errorf("key %08x: word %#x = %08x, not lane %d of block 2^62-1 (%08x)", key, g, w, g&3, blocks[0])
+					}
+				case 0:
+					if w != blocks[1][g&3] {
+						t.Errorf("key %08x: word %#x = %08x, not lane %d of block 0 (%08x)", key, g, w, g&3, blocks[1])
+					}
+					if key == [2]uint32{} && w != [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}[g] {
+						t.Errorf("word %d after the wrap with key 0 = %08x, not the known answer", g, w)
+					}
+				}
+			}
 		}
 	}
 }

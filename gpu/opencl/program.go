@@ -22,8 +22,8 @@ type kernel struct {
 	local int
 }
 
-// build compiles src for the backend's device and creates its kernels. A
-// failed build returns the compiler's log in the error.
+// build compiles src for the backend's device. A failed build returns the
+// compiler's log in the error.
 func (b *Backend) build(src string) error {
 	prog, err := b.ctx.CreateProgramWithSource([]string{src})
 	if err != nil {
@@ -33,21 +33,36 @@ func (b *Backend) build(src string) error {
 	if err := prog.BuildProgram([]*cl.Device{b.dev.dev}, ""); err != nil {
 		return check("clBuildProgram", err)
 	}
-	names := []string{"philox_kat", "zero_words"}
+	return nil
+}
+
+// kernelNames lists the kernels a worker creates on a device with or
+// without cl_khr_fp64.
+func kernelNames(fp64 bool) []string {
+	names := []string{"philox_kat", "stream_words", "zero_words"}
 	for _, f := range kernelFamilies {
 		names = append(names, f+"_f32", f+"_f32_copy")
-		if b.dev.fp64 {
+		if fp64 {
 			names = append(names, f+"_f64", f+"_f64_copy")
 		}
 	}
-	b.kernels = make(map[string]*kernel, len(names))
+	return names
+}
+
+// createKernels creates the worker's own kernel objects from the
+// backend's program: a kernel's arguments are state that concurrent calls
+// must not share.
+func (w *worker) createKernels() error {
+	b := w.b
+	names := kernelNames(b.dev.fp64)
+	w.kernels = make(map[string]*kernel, len(names))
 	for _, name := range names {
-		k, err := prog.CreateKernel(name)
+		k, err := b.prog.CreateKernel(name)
 		if err != nil {
 			return check("clCreateKernel("+name+")", err)
 		}
 		kn := &kernel{name: name, k: k}
-		b.kernels[name] = kn
+		w.kernels[name] = kn
 		wg, err := k.WorkGroupSize(b.dev.dev)
 		if err != nil {
 			return check("clGetKernelWorkGroupInfo("+name+")", err)
@@ -62,7 +77,7 @@ const groupSize = 128
 
 // kernelFor returns kernel family f for element type dt, the copying
 // variant (p = 0) when copy is set.
-func (b *Backend) kernelFor(f string, dt dropout.DType, copy bool) (*kernel, error) {
+func (w *worker) kernelFor(f string, dt dropout.DType, copy bool) (*kernel, error) {
 	suffix := "_f32"
 	if dt == dropout.Float64 {
 		suffix = "_f64"
@@ -70,9 +85,9 @@ func (b *Backend) kernelFor(f string, dt dropout.DType, copy bool) (*kernel, err
 	if copy {
 		suffix += "_copy"
 	}
-	k, ok := b.kernels[f+suffix]
+	k, ok := w.kernels[f+suffix]
 	if !ok {
-		return nil, fmt.Errorf("%w: %v data on %s (no cl_khr_fp64)", dropout.ErrDType, dt, b.dev.info.Name)
+		return nil, fmt.Errorf("%w: %v data on %s (no cl_khr_fp64)", dropout.ErrDType, dt, w.b.dev.info.Name)
 	}
 	return k, nil
 }
@@ -80,7 +95,7 @@ func (b *Backend) kernelFor(f string, dt dropout.DType, copy bool) (*kernel, err
 // launch sets the kernel's arguments and enqueues it over items work-items,
 // one per unit of work, in launches of at most b.maxItems work-items, so
 // any item count fits the device's limits.
-func (b *Backend) launch(k *kernel, items uint64, args ...any) error {
+func (w *worker) launch(k *kernel, items uint64, args ...any) error {
 	if items == 0 {
 		return nil
 	}
@@ -107,12 +122,12 @@ func (b *Backend) launch(k *kernel, items uint64, args ...any) error {
 	// A chunked launch: work-item k serves unit k; each enqueue covers at
 	// most maxItems units, from a global work offset.
 	local := uint64(k.local)
-	step := max(local, uint64(b.maxItems)/local*local) // whole work-groups
+	step := max(local, uint64(w.b.maxItems)/local*local) // whole work-groups
 	for start := uint64(0); start < items; start += step {
 		global := min(items-start, step)
 		global = (global + local - 1) / local * local
-		ev, err := b.queue.EnqueueNDRangeKernel(k.k, []int{int(start)}, []int{int(global)}, []int{int(local)}, nil)
-		b.track(ev)
+		ev, err := w.queue.EnqueueNDRangeKernel(k.k, []int{int(start)}, []int{int(global)}, []int{int(local)}, nil)
+		w.track(ev)
 		if err != nil {
 			return check("clEnqueueNDRangeKernel("+k.name+")", err)
 		}
@@ -121,11 +136,11 @@ func (b *Backend) launch(k *kernel, items uint64, args ...any) error {
 }
 
 // track keeps the event an enqueue returned until the queue has finished:
-// the backend waits on the whole queue (finish), not on single events.
+// the worker waits on its whole queue (finish), not on single events.
 // Events are released only once their commands completed, which some
 // implementations (Oclgrind) need.
-func (b *Backend) track(ev *cl.Event) {
+func (w *worker) track(ev *cl.Event) {
 	if ev != nil {
-		b.events = append(b.events, ev)
+		w.events = append(w.events, ev)
 	}
 }

@@ -75,6 +75,19 @@ kernel void philox_kat(global const uint *in, global uint *out, uint count)
 	}
 }
 
+// stream_words writes n consecutive words of the keystream of key, from
+// word g0 on (modulo 2^64: the block counter wraps from 2^62 - 1 to 0),
+// through stream_block like the dropout kernels. Tests use it to check the
+// stream where its counter wraps.
+kernel void stream_words(global uint *out, ulong n, ulong g0, uint k0, uint k1)
+{
+	const ulong i = get_global_id(0);
+	if (i < n) {
+		const ulong g = g0 + i;
+		out[i] = lane_of(stream_block(g >> 2, (uint2)(k0, k1)), (uint)(g & 3));
+	}
+}
+
 // zero_words zeroes n 32-bit words: new buffers start zeroed. (A kernel
 // rather than clEnqueueFillBuffer: as fast, and Oclgrind's uninitialized-
 // value checker mistracks buffers written by clEnqueueFillBuffer.)
