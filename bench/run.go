@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
 type opened struct {
@@ -124,6 +125,15 @@ func Run(cfg Config) (*Report, error) {
 		}
 		bs = append(bs, o)
 	}
+	// Every size's host memory is checked before anything is allocated:
+	// a size that does not fit fails the run at once, with both numbers,
+	// instead of the kernel killing it minutes later.
+	lim := memLimit()
+	for _, n := range cfg.Sizes {
+		if err := lim.Check(dropout.ErrOutOfMemory, fmt.Sprintf("size %s (float32 input, output and mask buffers in host memory)", FormatSize(n)), hostNeed(n, cfg, bs)); err != nil {
+			return nil, err
+		}
+	}
 	total, done := 0, 0
 	for _, n := range cfg.Sizes {
 		for _, o := range bs {
@@ -199,6 +209,31 @@ func Run(cfg Config) (*Report, error) {
 	rep.Notes = append(rep.Notes, fmt.Sprintf("GB/s counts %g bytes per element (4 read + 4 written + mask %s); copy GB/s is the backend's own Copy of the same size (8 bytes per element); median of %d iterations after %d warm-up",
 		BytesPerElement(cfg.Mask), cfg.Mask, cfg.Iters, cfg.Warmup))
 	return rep, nil
+}
+
+// memLimit tells how much host memory the benchmark may allocate.
+var memLimit = memlimit.System
+
+// hostNeed is the host memory measuring size n takes at its peak: the
+// input slice, and for the backend that needs the most, its buffers when
+// they are host memory (CPU backends, emulated devices) or else the host
+// round trip's output and mask slices.
+func hostNeed(n int, cfg Config, bs []opened) int64 {
+	elems, mask := int64(n), int64(cfg.Mask.Bytes(n))
+	most := int64(0)
+	for _, o := range bs {
+		if !o.runs(n, cfg) {
+			continue
+		}
+		need := 4*elems + mask // device buffers; then host y and mask
+		if o.host || o.dev.Kind == dropout.KindCPU || o.dev.Emulated {
+			// The buffers (x, y and the mask) are host memory, even
+			// where a driver calls them device memory.
+			need = 8*elems + mask
+		}
+		most = max(most, need)
+	}
+	return 4*elems + most
 }
 
 // measure times forward and copy on one backend at one size.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -16,11 +17,20 @@ import (
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/backends"
 	"github.com/gpudropout/dropout/bench"
+	"github.com/gpudropout/dropout/internal/memlimit"
 	"github.com/gpudropout/dropout/internal/npy"
 )
 
 // registry returns the backends the command uses; tests replace it.
 var registry = backends.Registry
+
+// stdin is the command's standard input, read for an input named "-";
+// tests replace it.
+var stdin io.Reader = os.Stdin
+
+// memLimit tells how much memory the command may still allocate; tests
+// replace it.
+var memLimit = memlimit.System
 
 const usage = `usage: dropout <command> [flags]
 
@@ -64,22 +74,40 @@ func run(stdout, stderr io.Writer, args []string) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// newFlags returns a flag set for a subcommand whose errors go to stderr.
+// newFlags returns a flag set for a subcommand whose usage (for -h) goes
+// to stderr. Errors are returned, as one line, not printed.
 func newFlags(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: dropout %s %s\n\nflags (-flag and --flag both work):\n", name, synopsis)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
-// parse parses args and rejects positional arguments.
+// parse parses args and rejects positional arguments. The usage is
+// printed for -h only: a bad flag is one line of error.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return err
+		}
+		var bad error
+		fs.VisitAll(func(f *flag.Flag) {
+			if v, ok := f.Value.(interface{ bad() error }); ok && bad == nil {
+				bad = v.bad()
+			}
+		})
+		if bad != nil {
+			return fmt.Errorf("%s: %w", fs.Name(), bad)
 		}
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
@@ -210,6 +238,81 @@ func fmtBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+// Numbers on the command line are plain: decimal digits (hex with 0x for
+// seeds and offsets), no underscores, no octal, no hex floats.
+var (
+	decimalRE = regexp.MustCompile(`^[0-9]+$`)
+	hexRE     = regexp.MustCompile(`^0[xX][0-9a-fA-F]+$`)
+	intRE     = regexp.MustCompile(`^[+-]?[0-9]+$`)
+	floatRE   = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+	// NaN and infinities parse, for the range check to reject them.
+	specialRE = regexp.MustCompile(`^(?i)[+-]?(nan|inf|infinity)$`)
+)
+
+// floatFlag is a flag holding a decimal number.
+type floatFlag struct {
+	v    *float64
+	name string
+	err  error
+}
+
+func newFloat(fs *flag.FlagSet, name string, def float64, usage string) *float64 {
+	v := def
+	fs.Var(&floatFlag{v: &v, name: name}, name, usage)
+	return &v
+}
+
+func (f *floatFlag) String() string {
+	if f == nil || f.v == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*f.v, 'g', -1, 64)
+}
+
+func (f *floatFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !floatRE.MatchString(s) && !specialRE.MatchString(s) {
+		f.err = fmt.Errorf("--%s %q: want a decimal number", f.name, s)
+		return f.err
+	}
+	*f.v = v
+	return nil
+}
+
+func (f *floatFlag) bad() error { return f.err }
+
+// intFlag is a flag holding a decimal integer.
+type intFlag struct {
+	v    *int
+	name string
+	err  error
+}
+
+func newInt(fs *flag.FlagSet, name string, def int, usage string) *int {
+	v := def
+	fs.Var(&intFlag{v: &v, name: name}, name, usage)
+	return &v
+}
+
+func (f *intFlag) String() string {
+	if f == nil || f.v == nil {
+		return "0"
+	}
+	return strconv.Itoa(*f.v)
+}
+
+func (f *intFlag) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 0)
+	if err != nil || !intRE.MatchString(s) {
+		f.err = fmt.Errorf("--%s %q: want a decimal integer", f.name, s)
+		return f.err
+	}
+	*f.v = int(v)
+	return nil
+}
+
+func (f *intFlag) bad() error { return f.err }
+
 // parseShape parses "2,1,3" into a shape.
 func parseShape(s string) ([]int, error) {
 	s = strings.Trim(strings.TrimSpace(s), "()[]")
@@ -223,7 +326,7 @@ func parseShape(s string) ([]int, error) {
 			continue
 		}
 		d, err := strconv.Atoi(f)
-		if err != nil || d < 0 {
+		if err != nil || !decimalRE.MatchString(f) {
 			return nil, fmt.Errorf("bad axis %q", f)
 		}
 		out = append(out, d)
@@ -246,9 +349,19 @@ func checkNoise(path string, shape, noise []int) error {
 	return nil
 }
 
-// parseSeed parses a decimal or 0x-prefixed uint64.
+// parseSeed parses a decimal or 0x-prefixed hexadecimal uint64. Leading
+// zeros are refused: 010 could mean 8 (octal) or 10.
 func parseSeed(name, s string) (uint64, error) {
-	v, err := strconv.ParseUint(s, 0, 64)
+	var v uint64
+	var err error
+	switch {
+	case hexRE.MatchString(s):
+		v, err = strconv.ParseUint(s[2:], 16, 64)
+	case decimalRE.MatchString(s) && (s == "0" || s[0] != '0'):
+		v, err = strconv.ParseUint(s, 10, 64)
+	default:
+		err = errors.New("syntax")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("--%s %q: want an unsigned 64-bit integer", name, s)
 	}
@@ -272,10 +385,10 @@ func openBackend(name, device string) (dropout.Backend, error) {
 	return b, nil
 }
 
-// writeAtomic writes a non-array file (JSON, CSV, a plot) to path through
-// a temporary file.
-func writeAtomic(path string, f func(io.Writer) error) error {
-	o, err := npy.Create(path)
+// writeAtomic writes a non-array file (JSON, CSV, a plot) to path, "-"
+// for stdout: a regular file through a temporary file, as every output.
+func writeAtomic(stdout io.Writer, path string, f func(io.Writer) error) error {
+	o, err := createOutput(stdout, path)
 	if err != nil {
 		return err
 	}
@@ -284,6 +397,109 @@ func writeAtomic(path string, f func(io.Writer) error) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	return o.Commit()
+}
+
+// stdName is how messages name "-".
+const (
+	stdinName  = "standard input"
+	stdoutName = "standard output"
+)
+
+// createOutput starts writing the output path: "-" is stdout.
+func createOutput(stdout io.Writer, path string) (*npy.File, error) {
+	if path == "-" {
+		return npy.NewStream(stdout, stdoutName), nil
+	}
+	return npy.Create(path)
+}
+
+// openInput opens the .npy input path and reads its header: "-" is stdin.
+func openInput(path string) (*npy.Input, error) {
+	if path == "-" {
+		return npy.OpenReader(stdin, stdinName)
+	}
+	return npy.Open(path)
+}
+
+// namedPath is a file named by a flag.
+type namedPath struct{ flag, path string }
+
+// fileID identifies a file for checkPaths: "-" is the command's stdout
+// (for an output) or stdin (an input), a file where they are files.
+type fileID struct {
+	id     npy.ID
+	pseudo string // "-" that is not a file: stdout or stdin
+}
+
+func identify(p namedPath, output bool, stdout io.Writer) (fileID, error) {
+	if p.path != "-" {
+		id, err := npy.IDOf(p.path)
+		return fileID{id: id}, err
+	}
+	std, pseudo := any(stdin), "stdin"
+	if output {
+		std, pseudo = stdout, "stdout"
+	}
+	if f, ok := std.(*os.File); ok {
+		if id, err := npy.FileID(f); err == nil {
+			return fileID{id: id}, nil
+		}
+	}
+	return fileID{pseudo: pseudo}, nil
+}
+
+func (a fileID) same(b fileID) bool {
+	if a.pseudo != "" || b.pseudo != "" {
+		return a.pseudo == b.pseudo
+	}
+	return a.id.Same(b.id)
+}
+
+// checkPaths fails, before anything is read or written, when two outputs,
+// or an output and an input, are the same file (through links, or the
+// same device and inode), or when two inputs both read stdin.
+func checkPaths(stdout io.Writer, ins, outs []namedPath) error {
+	type entry struct {
+		namedPath
+		output bool
+		id     fileID
+	}
+	var seen []entry
+	add := func(p namedPath, output bool) error {
+		if p.path == "" {
+			return nil
+		}
+		id, err := identify(p, output, stdout)
+		if err != nil {
+			return err
+		}
+		for _, q := range seen {
+			if !id.same(q.id) {
+				continue
+			}
+			switch {
+			case output: // outputs come first: q is an output too
+				return fmt.Errorf("%s %s is %w as %s %s", p.flag, p.path, npy.ErrSameFile, q.flag, q.path)
+			case q.output:
+				return fmt.Errorf("%s %s is %w as %s %s (an output may not replace an input)", q.flag, q.path, npy.ErrSameFile, p.flag, p.path)
+			case p.path == "-" && q.path == "-":
+				return fmt.Errorf("%s - and %s - both read standard input", q.flag, p.flag)
+			}
+		}
+		seen = append(seen, entry{p, output, id})
+		return nil
+	}
+	for _, p := range outs {
+		if err := add(p, true); err != nil {
+			return err
+		}
+	}
+	for _, p := range ins {
+		if err := add(p, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a terminal.

@@ -17,6 +17,19 @@
 // diagnostics to standard error; a progress bar appears on a terminal for
 // long work. On any error the command prints one line to standard error,
 // leaves no output file behind and exits with status 1.
+//
+// Outputs: a regular file (or a new one) is replaced atomically, through a
+// temporary file in its directory, synced and renamed, keeping the mode of
+// the file it replaces (a new file gets 0666 less the umask); a symbolic
+// link is followed, and stays. Anything else (- for standard output, a
+// FIFO, a device such as /dev/null) is written in place as a stream; then
+// the summary goes to standard error. Inputs may be streams too (- for
+// standard input, a pipe, a FIFO). Two outputs, or an output and an input,
+// that are the same file are an error before anything is written. The
+// memory that input, output and mask need is checked against the memory
+// available (and the cgroup's limit) before anything is allocated. An
+// interrupt (SIGINT, SIGTERM, SIGHUP) removes the temporary files and exits
+// with status 128 plus the signal's number.
 package main
 
 import (
@@ -30,17 +43,27 @@ import (
 	"github.com/gpudropout/dropout/internal/npy"
 )
 
+// exitSignals end the command, after removing its temporary files.
+var exitSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
 	// An interrupted run leaves no output behind: remove the temporary files
 	// of outputs not yet complete, then exit as a shell expects.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, exitSignals...)
 	go func() {
 		s := <-sig
 		npy.RemoveTemps()
 		fmt.Fprintln(os.Stderr, "dropout: interrupted:", s)
-		os.Exit(130)
+		code := 130
+		if n, ok := s.(syscall.Signal); ok {
+			code = 128 + int(n)
+		}
+		os.Exit(code)
 	}()
+	// A closed pipe on stdout is a write error (and the temporary files
+	// are removed), not a silent death by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	if err := run(os.Stdout, os.Stderr, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)

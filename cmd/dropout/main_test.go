@@ -18,8 +18,6 @@ import (
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
 	"github.com/gpudropout/dropout/dropouttest"
@@ -30,6 +28,12 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as the command, for tests that need a
+	// process of its own (signals, memory).
+	if os.Getenv("DROPOUT_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
 	flag.Parse()
 	// Small checks: the full ones are `dropout verify`'s business; these
 	// test the command around them.
@@ -115,7 +119,7 @@ func rawNpy(descr string, fortran bool, shape []int, data []byte) []byte {
 		dict += " "
 	}
 	dict += "\n"
-	b := append([]byte{}, npyio.Magic[:]...)
+	b := []byte("\x93NUMPY")
 	b = append(b, 1, 0)
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
 	return append(append(b, dict...), data...)
@@ -492,6 +496,9 @@ func TestBadInput(t *testing.T) {
 		{"p nan", append(run, "x.npy", "--p", "NaN")},
 		{"p syntax", append(run, "x.npy", "--p", "half")},
 		{"seed syntax", append(run, "x.npy", "--seed", "-3")},
+		{"seed underscore", append(run, "x.npy", "--seed", "1_0")},
+		{"seed leading zero", append(run, "x.npy", "--seed", "010")},
+		{"p hex float", append(run, "x.npy", "--p", "0x1p-1")},
 		{"mask format", append(run, "x.npy", "--mask-format", "none")},
 		{"unknown backend", append(run, "x.npy", "--backend", "cuda")},
 		{"bad device", append(run, "x.npy", "--device", "7")},
@@ -499,6 +506,7 @@ func TestBadInput(t *testing.T) {
 		{"out dir missing", []string{"run", "--in", "x.npy", "--out", "nodir/y.npy", "--p", "0.5", "--seed", "1", "--backend", "cpu"}},
 		{"mask-out dir missing", []string{"run", "--in", "x.npy", "--out", "y.npy", "--mask-out", "nodir/m.npy", "--p", "0.5", "--seed", "1", "--backend", "cpu"}},
 		{"out twice", []string{"run", "--in", "x.npy", "--out", "y.npy", "--mask-out", "./y.npy", "--p", "0.5", "--seed", "1", "--backend", "cpu"}},
+		{"mask-out is the input", []string{"run", "--in", "x.npy", "--out", "y.npy", "--mask-out", "x.npy", "--p", "0.5", "--seed", "1", "--backend", "cpu"}},
 		{"no in", []string{"run", "--out", "y.npy", "--p", "0.5"}},
 		{"no out", []string{"run", "--in", "x.npy", "--p", "0.5"}},
 		{"no p", []string{"run", "--in", "x.npy", "--out", "y.npy"}},
@@ -523,6 +531,7 @@ func TestBadInput(t *testing.T) {
 		{"bench bad p", []string{"bench", "--p", "2"}},
 		{"bench bad mask format", []string{"bench", "--mask-format", "nibbles"}},
 		{"bench bad iters", []string{"bench", "--iters", "0"}},
+		{"bench iters underscore", []string{"bench", "--iters", "1_0"}},
 		{"bench compare", []string{"bench", "--compare", "jax"}},
 		{"bench plot format", []string{"bench", "--plot", "bench.gif"}},
 		{"bench unknown backend", []string{"bench", "--backend", "cpu,cuda", "--sizes", "1K"}},

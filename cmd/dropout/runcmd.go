@@ -5,10 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/internal/npy"
@@ -21,15 +22,15 @@ const barBytes = 256 << 20
 // common holds the flags run and backward share.
 type common struct {
 	out, backend, device, noise string
-	p                           float64
+	p                           *float64
 	seed, offset                string
 	format                      string
 }
 
 func (c *common) register(fs *flag.FlagSet, in string) {
-	fs.StringVar(&c.out, "out", "", "output .npy `file` (required)")
-	fs.Float64Var(&c.p, "p", 0, "drop probability in [0, 1] (required)")
-	fs.StringVar(&c.seed, "seed", "", "Philox `seed`, a 64-bit unsigned integer")
+	fs.StringVar(&c.out, "out", "", "output .npy `file` (required; - for standard output)")
+	c.p = newFloat(fs, "p", 0, "drop probability in [0, 1] (required)")
+	fs.StringVar(&c.seed, "seed", "", "Philox `seed`, a 64-bit unsigned integer (decimal, or hex with 0x)")
 	fs.StringVar(&c.offset, "offset", "0", "stream `offset` of mask element 0")
 	fs.StringVar(&c.backend, "backend", "auto", "`backend`: auto, reference, cpu, opencl or vulkan")
 	fs.StringVar(&c.device, "device", "", "device `index or name` (default: the backend's best)")
@@ -37,46 +38,102 @@ func (c *common) register(fs *flag.FlagSet, in string) {
 	fs.StringVar(&c.format, "mask-format", "bits", "mask file `format`: bits (uint8, ceil(n/8) bytes, LSB first) or bytes (uint8 0/1)")
 }
 
-// job is what run and backward share after parsing: the input array, the
-// parameters and the backend.
+// job is what run and backward share after parsing: the input, whose data
+// is read once the memory it needs is known to be there, the parameters
+// and the backend.
 type job struct {
 	in     string
+	src    *npy.Input
+	shape  []int
 	x      *npy.Array
 	params dropout.Params
 	b      dropout.Backend
 	bar    *bar
 }
 
-// load reads the input, checks the noise shape and opens the backend.
+// load opens the input and reads its header, and checks the noise shape
+// and the parameters; no data is read yet.
 func (c *common) load(fs *flag.FlagSet, stderr io.Writer, in string, p *dropout.Params) (*job, error) {
-	x, err := npy.ReadFile(in)
+	src, err := openInput(in)
 	if err != nil {
 		return nil, err
 	}
-	j := &job{in: in, x: x}
-	if bytes := x.Data.Len() * x.Data.DType().Size(); bytes >= barBytes {
+	j := &job{in: in, src: src}
+	if err := src.CheckArray(); err != nil {
+		j.close()
+		return nil, err
+	}
+	h := src.Header
+	j.shape = h.Shape
+	if j.shape == nil {
+		j.shape = []int{}
+	}
+	if h.Bytes() >= barBytes {
 		j.bar = newBar(stderr, 3, "dropout")
 	}
-	p.Shape = x.Shape
+	p.Shape = j.shape
 	if isSet(fs, "noise-shape") {
 		noise, err := parseShape(c.noise)
 		if err != nil {
+			j.close()
 			return nil, fmt.Errorf("--noise-shape %q: %v", c.noise, err)
 		}
-		if err := checkNoise(in, x.Shape, noise); err != nil {
+		if err := checkNoise(in, j.shape, noise); err != nil {
+			j.close()
 			return nil, err
 		}
 		p.NoiseShape = noise
 	}
-	if err := p.Validate(x.Data.Len()); err != nil {
+	if err := p.Validate(h.N); err != nil {
+		j.close()
 		return nil, fmt.Errorf("%s: %v", in, err)
-	}
-	j.bar.step(1, "dropout")
-	if j.b, err = openBackend(c.backend, c.device); err != nil {
-		return nil, err
 	}
 	j.params = *p
 	return j, nil
+}
+
+// read checks that need bytes (the input, the output and the masks) fit
+// in the memory available, then reads the input and opens the backend.
+func (j *job) read(c *common, need int64, what string) error {
+	if err := memLimit().Check(dropout.ErrOutOfMemory, what, need); err != nil {
+		return oomError{err}
+	}
+	x, err := j.src.ReadArray()
+	j.src.Close()
+	if err != nil {
+		return err
+	}
+	j.x = x
+	j.bar.step(1, "dropout")
+	j.b, err = openBackend(c.backend, c.device)
+	return err
+}
+
+func (j *job) close() {
+	j.src.Close()
+	if j.b != nil {
+		j.b.Close()
+	}
+	j.bar.finish()
+}
+
+// oomError is a memory check's error without the "dropout: " prefix of
+// dropout.ErrOutOfMemory's text, which main adds once.
+type oomError struct{ err error }
+
+func (e oomError) Error() string { return strings.TrimPrefix(e.err.Error(), "dropout: ") }
+func (e oomError) Unwrap() error { return e.err }
+
+// sum adds byte counts that may each be near the int64 limit.
+func sum(ns ...int64) int64 {
+	var t int64
+	for _, n := range ns {
+		if t > math.MaxInt64-n {
+			return math.MaxInt64
+		}
+		t += n
+	}
+	return t
 }
 
 // noiseOrShape is the shape the mask is drawn over.
@@ -84,7 +141,7 @@ func (j *job) noiseOrShape() []int {
 	if j.params.NoiseShape != nil {
 		return j.params.NoiseShape
 	}
-	return j.x.Shape
+	return j.shape
 }
 
 // output is a file to write once everything has been computed.
@@ -94,50 +151,59 @@ type output struct {
 	data  dropout.Tensor
 }
 
-// writeAll writes every output to a temporary file and renames them all
-// only when every one is complete; on any error none is left behind.
-func writeAll(outs ...output) error {
-	for i, o := range outs {
-		for _, p := range outs[:i] {
-			if samePath(p.path, o.path) {
-				return fmt.Errorf("%s: given as two outputs", o.path)
-			}
-		}
-	}
-	var files []*npy.File
+// writeAll writes every output, and replaces the regular files only once
+// every output is complete: on an error before that none is replaced.
+// Outputs that are streams ("-" for stdout, a FIFO, a device) are written
+// after the regular files' temporary files and before those are renamed.
+func writeAll(stdout io.Writer, outs ...output) error {
+	files := make([]*npy.File, 0, len(outs))
 	abort := func() {
 		for _, f := range files {
 			f.Abort()
 		}
 	}
 	for _, o := range outs {
-		f, err := npy.Create(o.path)
+		f, err := createOutput(stdout, o.path)
 		if err != nil {
 			abort()
 			return err
 		}
 		files = append(files, f)
-		if err := f.Write(o.shape, o.data); err != nil {
-			abort()
-			return err
+	}
+	for _, streams := range []bool{false, true} {
+		for i, f := range files {
+			if f.IsStream() != streams {
+				continue
+			}
+			err := f.Write(outs[i].shape, outs[i].data)
+			if err == nil && streams {
+				err = f.Commit()
+			}
+			if err != nil {
+				abort()
+				return err
+			}
 		}
 	}
 	for i, f := range files {
+		if f.IsStream() {
+			continue
+		}
 		if err := f.Commit(); err != nil {
 			abort()
-			for _, done := range files[:i] {
-				os.Remove(done.Path) // no partial set of outputs either
+			var done []string
+			for k, g := range files[:i] {
+				if !g.IsStream() {
+					done = append(done, outs[k].path)
+				}
+			}
+			if len(done) > 0 {
+				return fmt.Errorf("%w (already written: %s)", err, strings.Join(done, ", "))
 			}
 			return err
 		}
 	}
 	return nil
-}
-
-func samePath(a, b string) bool {
-	x, err1 := filepath.Abs(a)
-	y, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && x == y
 }
 
 func alloc(t dropout.Tensor) dropout.Tensor {
@@ -147,11 +213,19 @@ func alloc(t dropout.Tensor) dropout.Tensor {
 	return make(dropout.Float32s, t.Len())
 }
 
+// infoWriter is where the summary goes: stdout, unless an output is.
+func infoWriter(stdout, stderr io.Writer, outs ...string) io.Writer {
+	if slices.Contains(outs, "-") {
+		return stderr
+	}
+	return stdout
+}
+
 func cmdRun(stdout, stderr io.Writer, args []string) error {
 	fs := newFlags("run", stderr, "--in X.npy --out Y.npy --p P [flags]")
 	var c common
-	in := fs.String("in", "", "input .npy `file` (float32 or float64, any shape, C or Fortran order) (required)")
-	maskOut := fs.String("mask-out", "", "write the mask to this .npy `file`")
+	in := fs.String("in", "", "input .npy `file` (float32 or float64, any shape, C or Fortran order; - for standard input) (required)")
+	maskOut := fs.String("mask-out", "", "write the mask to this .npy `file` (- for standard output)")
 	c.register(fs, "input")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -164,10 +238,10 @@ func cmdRun(stdout, stderr io.Writer, args []string) error {
 	case !isSet(fs, "p"):
 		return errors.New("run: --p is required")
 	}
-	if err := checkP(c.p); err != nil {
+	if err := checkP(*c.p); err != nil {
 		return fmt.Errorf("run: %v", err)
 	}
-	p := dropout.Params{P: c.p}
+	p := dropout.Params{P: *c.p}
 	if *maskOut != "" {
 		f, err := dropout.ParseMaskFormat(c.format)
 		if err != nil || f == dropout.MaskNone {
@@ -181,11 +255,17 @@ func cmdRun(stdout, stderr io.Writer, args []string) error {
 	if p.Offset, err = parseSeed("offset", c.offset); err != nil {
 		return fmt.Errorf("run: %v", err)
 	}
-	if isSet(fs, "seed") {
+	seeded := isSet(fs, "seed")
+	if seeded {
 		if p.Seed, err = parseSeed("seed", c.seed); err != nil {
 			return fmt.Errorf("run: %v", err)
 		}
-	} else {
+	}
+	if err := checkPaths(stdout, []namedPath{{"--in", *in}}, []namedPath{{"--out", c.out}, {"--mask-out", *maskOut}}); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	info := infoWriter(stdout, stderr, c.out, *maskOut)
+	if !seeded {
 		p.Seed = rand.Uint64()
 		fmt.Fprintf(stderr, "dropout: random seed %d (pass --seed %d to repeat this run)\n", p.Seed, p.Seed)
 	}
@@ -193,33 +273,40 @@ func cmdRun(stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	defer j.b.Close()
-	defer j.bar.finish()
-	n := j.x.Data.Len()
-	m := p.MaskLen(n)
+	defer j.close()
+	h := j.src.Header
+	m := p.MaskLen(h.N)
+	maskBytes := int64(0)
+	if p.Mask != dropout.MaskNone {
+		maskBytes = int64(p.Mask.Bytes(m))
+	}
+	what := fmt.Sprintf("%s (%v %s) with its output and mask", j.in, h.DType, npy.ShapeString(j.shape))
+	if err := j.read(&c, sum(h.Bytes(), h.Bytes(), maskBytes), what); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	y := alloc(j.x.Data)
 	var mask dropout.Bytes
 	var maskT dropout.Tensor
 	if p.Mask != dropout.MaskNone {
-		mask = make(dropout.Bytes, p.Mask.Bytes(m))
+		mask = make(dropout.Bytes, maskBytes)
 		maskT = mask
 	}
 	if err := j.b.Forward(y, j.x.Data, maskT, p); err != nil {
 		return fmt.Errorf("run: %s: %v", j.b.Name(), err)
 	}
 	j.bar.step(2, "writing")
-	outs := []output{{c.out, j.x.Shape, y}}
+	outs := []output{{c.out, j.shape, y}}
 	if mask != nil {
 		outs = append(outs, output{*maskOut, npy.MaskShape(p.Mask, j.noiseOrShape()), mask})
 	}
-	if err := writeAll(outs...); err != nil {
+	if err := writeAll(stdout, outs...); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	j.bar.finish()
-	fmt.Fprintf(stdout, "wrote %s: %v %s, p=%v seed=%d offset=%d, %d mask elements (next offset %d), backend %s\n",
-		c.out, j.x.Data.DType(), npy.ShapeString(j.x.Shape), p.P, p.Seed, p.Offset, m, p.Offset+uint64(m), j.b.Name())
+	fmt.Fprintf(info, "wrote %s: %v %s, p=%v seed=%d offset=%d, %d mask elements (next offset %d), backend %s\n",
+		c.out, j.x.Data.DType(), npy.ShapeString(j.shape), p.P, p.Seed, p.Offset, m, p.Offset+uint64(m), j.b.Name())
 	if mask != nil {
-		fmt.Fprintf(stdout, "wrote %s: %v mask, uint8 %s, mask shape %s: %d of %d kept\n",
+		fmt.Fprintf(info, "wrote %s: %v mask, uint8 %s, mask shape %s: %d of %d kept\n",
 			*maskOut, p.Mask, npy.ShapeString(outs[1].shape), npy.ShapeString(j.noiseOrShape()), kept(mask, p.Mask), m)
 	}
 	return nil
@@ -241,7 +328,7 @@ func kept(m dropout.Bytes, f dropout.MaskFormat) int {
 func cmdBackward(stdout, stderr io.Writer, args []string) error {
 	fs := newFlags("backward", stderr, "--grad DY.npy --out DX.npy --p P (--mask M.npy [--mask-format bits|bytes] | --seed S [--offset O]) [flags]")
 	var c common
-	grad := fs.String("grad", "", "upstream gradient .npy `file` (required)")
+	grad := fs.String("grad", "", "upstream gradient .npy `file` (- for standard input) (required)")
 	maskIn := fs.String("mask", "", "the forward call's mask .npy `file` (or give --seed to regenerate it)")
 	c.register(fs, "gradient")
 	if err := parse(fs, args); err != nil {
@@ -263,10 +350,10 @@ func cmdBackward(stdout, stderr io.Writer, args []string) error {
 	case *maskIn == "" && isSet(fs, "mask-format"):
 		return errors.New("backward: --mask-format needs --mask")
 	}
-	if err := checkP(c.p); err != nil {
+	if err := checkP(*c.p); err != nil {
 		return fmt.Errorf("backward: %v", err)
 	}
-	p := dropout.Params{P: c.p}
+	p := dropout.Params{P: *c.p}
 	var err error
 	if *maskIn != "" {
 		if p.Mask, err = dropout.ParseMaskFormat(c.format); err != nil || p.Mask == dropout.MaskNone {
@@ -280,15 +367,35 @@ func cmdBackward(stdout, stderr io.Writer, args []string) error {
 			return fmt.Errorf("backward: %v", err)
 		}
 	}
+	if err := checkPaths(stdout, []namedPath{{"--grad", *grad}, {"--mask", *maskIn}}, []namedPath{{"--out", c.out}}); err != nil {
+		return fmt.Errorf("backward: %w", err)
+	}
+	info := infoWriter(stdout, stderr, c.out)
 	j, err := c.load(fs, stderr, *grad, &p)
 	if err != nil {
 		return fmt.Errorf("backward: %w", err)
 	}
-	defer j.b.Close()
-	defer j.bar.finish()
-	var maskT dropout.Tensor
+	defer j.close()
+	h := j.src.Header
+	var mask *npy.Input
+	maskBytes := int64(0)
 	if p.Mask != dropout.MaskNone {
-		m, err := npy.ReadMask(*maskIn, p.Mask, j.noiseOrShape())
+		if mask, err = openInput(*maskIn); err != nil {
+			return fmt.Errorf("backward: %w", err)
+		}
+		defer mask.Close()
+		if err := mask.CheckMask(p.Mask, j.noiseOrShape()); err != nil {
+			return fmt.Errorf("backward: %w", err)
+		}
+		maskBytes = mask.Header.Bytes()
+	}
+	what := fmt.Sprintf("%s (%v %s) with its output and mask", j.in, h.DType, npy.ShapeString(j.shape))
+	if err := j.read(&c, sum(h.Bytes(), h.Bytes(), maskBytes), what); err != nil {
+		return fmt.Errorf("backward: %w", err)
+	}
+	var maskT dropout.Tensor
+	if mask != nil {
+		m, err := mask.ReadMask(p.Mask, j.noiseOrShape())
 		if err != nil {
 			return fmt.Errorf("backward: %w", err)
 		}
@@ -299,7 +406,7 @@ func cmdBackward(stdout, stderr io.Writer, args []string) error {
 		return fmt.Errorf("backward: %s: %v", j.b.Name(), err)
 	}
 	j.bar.step(2, "writing")
-	if err := writeAll(output{c.out, j.x.Shape, dx}); err != nil {
+	if err := writeAll(stdout, output{c.out, j.shape, dx}); err != nil {
 		return fmt.Errorf("backward: %w", err)
 	}
 	j.bar.finish()
@@ -307,7 +414,7 @@ func cmdBackward(stdout, stderr io.Writer, args []string) error {
 	if p.Mask != dropout.MaskNone {
 		src = fmt.Sprintf("from the %v mask %s", p.Mask, *maskIn)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %v %s, p=%v, mask %s, backend %s\n",
-		c.out, j.x.Data.DType(), npy.ShapeString(j.x.Shape), p.P, src, j.b.Name())
+	fmt.Fprintf(info, "wrote %s: %v %s, p=%v, mask %s, backend %s\n",
+		c.out, j.x.Data.DType(), npy.ShapeString(j.shape), p.P, src, j.b.Name())
 	return nil
 }

@@ -24,33 +24,50 @@ func MaskShape(f dropout.MaskFormat, noise []int) []int {
 
 // ReadMask reads the mask file at path and validates it as a mask of
 // format f (MaskBits or MaskBytes) over a mask of shape noise: dtype uint8
-// (or bool for bytes), the shape MaskShape gives, values 0/1 for bytes and
-// zero padding bits for bits. Errors name the file.
+// (or bool), the shape MaskShape gives, values 0/1 for bytes and zero
+// padding bits for bits. Errors name the file.
 func ReadMask(path string, f dropout.MaskFormat, noise []int) (dropout.Bytes, error) {
-	m, err := readMask(path, f, noise)
-	if err != nil {
-		return nil, fileErr(path, err)
-	}
-	return m, nil
-}
-
-func readMask(path string, f dropout.MaskFormat, noise []int) (dropout.Bytes, error) {
-	if f != dropout.MaskBits && f != dropout.MaskBytes {
-		return nil, fmt.Errorf("%w: mask format %v cannot be read from a file", ErrMask, f)
-	}
-	want := MaskShape(f, noise)
-	a, err := readFile(path, func(h Header) error {
-		if h.DType != dropout.Uint8 {
-			return fmt.Errorf("%w: a %v mask must be uint8, got %q", ErrDType, f, h.Descr)
-		}
-		if !slices.Equal(h.Shape, want) && !(len(h.Shape) == 0 && len(want) == 0) {
-			return fmt.Errorf("%w: a %v mask for shape %s must have shape %s, got %s",
-				ErrShape, f, ShapeString(noise), ShapeString(want), ShapeString(h.Shape))
-		}
-		return nil
-	})
+	in, err := Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer in.Close()
+	return in.ReadMask(f, noise)
+}
+
+// CheckMask checks the input's header for a mask of format f over a mask
+// of shape noise, before any data is read.
+func (in *Input) CheckMask(f dropout.MaskFormat, noise []int) error {
+	if err := checkMask(in.Header, f, noise); err != nil {
+		return fileErr(in.Name, err)
+	}
+	return nil
+}
+
+func checkMask(h Header, f dropout.MaskFormat, noise []int) error {
+	if f != dropout.MaskBits && f != dropout.MaskBytes {
+		return fmt.Errorf("%w: mask format %v cannot be read from a file", ErrMask, f)
+	}
+	if h.DType != dropout.Uint8 {
+		return fmt.Errorf("%w: a %v mask must be uint8, got %q", ErrDType, f, h.Descr)
+	}
+	want := MaskShape(f, noise)
+	if !slices.Equal(h.Shape, want) && !(len(h.Shape) == 0 && len(want) == 0) {
+		return fmt.Errorf("%w: a %v mask for shape %s must have shape %s, got %s",
+			ErrShape, f, ShapeString(noise), ShapeString(want), ShapeString(h.Shape))
+	}
+	return nil
+}
+
+// ReadMask reads the input as a mask of format f over a mask of shape
+// noise (see the function ReadMask).
+func (in *Input) ReadMask(f dropout.MaskFormat, noise []int) (dropout.Bytes, error) {
+	if err := in.CheckMask(f, noise); err != nil {
+		return nil, err
+	}
+	a, err := in.readData()
+	if err != nil {
+		return nil, fileErr(in.Name, err)
 	}
 	b := a.Data.(dropout.Bytes)
 	n := 1
@@ -61,13 +78,13 @@ func readMask(path string, f dropout.MaskFormat, noise []int) (dropout.Bytes, er
 	case dropout.MaskBytes:
 		for i, v := range b {
 			if v > 1 {
-				return nil, fmt.Errorf("%w: byte %d is %d, want 0 or 1", ErrMask, i, v)
+				return nil, fileErr(in.Name, fmt.Errorf("%w: byte %d is %d, want 0 or 1", ErrMask, i, v))
 			}
 		}
 	case dropout.MaskBits:
 		if r := n % 8; r != 0 && len(b) > 0 {
 			if pad := b[len(b)-1] >> r; pad != 0 {
-				return nil, fmt.Errorf("%w: %d padding bits after element %d are set (want zero)", ErrMask, bits.OnesCount8(pad), n-1)
+				return nil, fileErr(in.Name, fmt.Errorf("%w: %d padding bits after element %d are set (want zero)", ErrMask, bits.OnesCount8(pad), n-1))
 			}
 		}
 	}

@@ -1,25 +1,30 @@
 // Package npy reads and writes NumPy .npy files for the dropout command.
 //
-// The header (magic, version, dtype descr, fortran_order, shape) is parsed
-// with codeberg.org/sbinet/npyio; the data block is moved in bulk, straight
-// between the file and the memory of a []float32, []float64 or []byte (no
-// per-element reflection), with byte swapping for data whose byte order is
-// not the machine's.
+// The header (magic, version, and the dictionary of dtype descr,
+// fortran_order and shape) is parsed as NumPy parses it (see header.go):
+// a header is accepted exactly when numpy.lib.format accepts it. The data
+// block is moved in bulk, straight between the file and the memory of a
+// []float32, []float64 or []byte (no per-element reflection), with byte
+// swapping for data whose byte order is not the machine's.
 //
 // Reading accepts float32 and float64 data (and uint8/bool for masks) of any
 // shape, including 0-d and empty arrays, in C or Fortran order, little- or
 // big-endian; Fortran-order data is transposed so that the returned slice is
 // always in row-major (C) order, the flat index of the dropout stream
-// contract. Writing produces version 1.0 files (2.0 for huge headers),
-// little-endian, C order, header padded to 64 bytes as NumPy does, through a
-// temporary file in the destination's directory that is renamed into place
-// only when complete.
+// contract. Input may be a regular file or a stream (a pipe, a FIFO,
+// standard input): the data's size is checked against a regular file's
+// size, and the memory it needs against the memory available
+// (internal/memlimit), before anything is allocated.
+//
+// Writing produces version 1.0 files (2.0 for huge headers), little-endian,
+// C order, header padded to 64 bytes as NumPy does. An output that is a
+// regular file (or does not exist yet) is replaced atomically; other
+// outputs (a character device, a FIFO) are written in place. See Create.
 //
 // Every error names the file and the problem on one line.
 package npy
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,19 +32,19 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"unsafe"
 
-	"codeberg.org/sbinet/npyio"
-
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
-// Errors matched by errors.Is; every error of this package wraps one.
+// magic starts every .npy file.
+var magic = []byte("\x93NUMPY")
+
+// Errors matched by errors.Is; every error of this package wraps one (or
+// dropout.ErrOutOfMemory, or an os error).
 var (
 	// ErrFormat reports a file that is not a valid .npy file: bad magic,
 	// corrupt header, truncated data, trailing data.
@@ -50,22 +55,31 @@ var (
 	ErrShape = errors.New("wrong shape")
 	// ErrMask reports mask values that are not a valid mask.
 	ErrMask = errors.New("invalid mask")
+	// ErrSameFile reports two paths that name the same file where they
+	// must not (an output and an input, or two outputs).
+	ErrSameFile = errors.New("the same file")
 )
 
 // maxHeader caps the header length a file may declare, so that a corrupt
 // length cannot make us allocate gigabytes.
 const maxHeader = 1 << 20
 
+// memLimit tells how much memory reading may allocate; tests replace it.
+var memLimit = memlimit.System
+
 // Header is the parsed header of a .npy file.
 type Header struct {
-	Descr   string           // the dtype descr as in the file, such as "<f4"
+	Descr   string           // the dtype descr string, such as "<f4"
 	DType   dropout.DType    // Float32, Float64 or Uint8 (uint8 and bool)
 	Order   binary.ByteOrder // byte order of the data
 	Fortran bool             // data in column-major order
-	Shape   []int            // nil or empty for a 0-d array
+	Shape   []int            // empty for a 0-d array
 	N       int              // number of elements
 	DataOff int64            // offset of the data block in the file
 }
+
+// Bytes is the size of the data block.
+func (h Header) Bytes() int64 { return int64(h.N) * int64(h.DType.Size()) }
 
 // Array is an array in row-major order: Data is dropout.Float32s,
 // dropout.Float64s or dropout.Bytes of product(Shape) elements.
@@ -97,6 +111,8 @@ func numElems(shape []int) (int, error) {
 		if d < 0 {
 			return 0, fmt.Errorf("%w: negative axis in shape %s", ErrFormat, ShapeString(shape))
 		}
+	}
+	for _, d := range shape {
 		if d != 0 && n > math.MaxInt/d {
 			return 0, fmt.Errorf("%w: shape %s is too large", ErrFormat, ShapeString(shape))
 		}
@@ -109,48 +125,52 @@ func numElems(shape []int) (int, error) {
 // byte of the data block.
 func ReadHeader(r io.Reader) (Header, error) {
 	var pre [12]byte
-	if _, err := io.ReadFull(r, pre[:8]); err != nil {
+	if n, err := io.ReadFull(r, pre[:8]); err != nil {
 		if errors.Is(err, io.EOF) {
 			return Header{}, fmt.Errorf("%w: empty file", ErrFormat)
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
+			if n < len(magic) && string(pre[:n]) != string(magic[:n]) {
+				return Header{}, fmt.Errorf("%w: bad magic (not a NumPy file)", ErrFormat)
+			}
 			return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
 		}
 		return Header{}, err
 	}
-	if !bytes.Equal(pre[:6], npyio.Magic[:]) {
+	if string(pre[:6]) != string(magic) {
 		return Header{}, fmt.Errorf("%w: bad magic (not a NumPy file)", ErrFormat)
 	}
-	major := pre[6]
+	major, minor := pre[6], pre[7]
 	var lenBytes int
-	switch major {
-	case 1:
+	switch {
+	case major == 1 && minor == 0:
 		lenBytes = 2
-	case 2, 3:
+	case (major == 2 || major == 3) && minor == 0:
 		lenBytes = 4
 	default:
-		return Header{}, fmt.Errorf("%w: unknown format version %d.%d", ErrFormat, major, pre[7])
+		return Header{}, fmt.Errorf("%w: unknown format version %d.%d", ErrFormat, major, minor)
 	}
 	if _, err := io.ReadFull(r, pre[8:8+lenBytes]); err != nil {
-		return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
+		}
+		return Header{}, err
 	}
 	var hlen uint64
 	if lenBytes == 2 {
 		hlen = uint64(binary.LittleEndian.Uint16(pre[8:]))
 	} else {
-		var b [4]byte
-		copy(b[:], pre[8:12])
-		hlen = uint64(binary.LittleEndian.Uint32(b[:]))
+		hlen = uint64(binary.LittleEndian.Uint32(pre[8:]))
 	}
 	if hlen > maxHeader {
 		return Header{}, fmt.Errorf("%w: corrupt header (declares %d bytes)", ErrFormat, hlen)
 	}
 	hdr := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hdr); err != nil {
-		return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
-	}
-	if bytes.IndexByte(hdr, '\n') < 0 || bytes.IndexByte(hdr, '{') < 0 || bytes.IndexByte(hdr, '}') < 0 {
-		return Header{}, fmt.Errorf("%w: corrupt header", ErrFormat)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
+		}
+		return Header{}, err
 	}
 	h, err := parseHeader(major, hdr)
 	if err != nil {
@@ -160,98 +180,24 @@ func ReadHeader(r io.Reader) (Header, error) {
 	return h, nil
 }
 
-// parseHeader parses the header dictionary with npyio.
-func parseHeader(major byte, hdr []byte) (h Header, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: corrupt header", ErrFormat)
-		}
-	}()
-	// npyio reads versions 1 and 2; version 3 differs only in allowing
-	// UTF-8 in the header, so it is parsed as version 2.
-	var buf bytes.Buffer
-	buf.Write(npyio.Magic[:])
-	if major == 1 {
-		buf.Write([]byte{1, 0})
-		binary.Write(&buf, binary.LittleEndian, uint16(len(hdr)))
-	} else {
-		buf.Write([]byte{2, 0})
-		binary.Write(&buf, binary.LittleEndian, uint32(len(hdr)))
-	}
-	buf.Write(hdr)
-	rd, err := npyio.NewReader(&buf)
+// parseHeader parses the header dictionary of a file of version major and
+// classifies its descr.
+func parseHeader(major byte, hdr []byte) (Header, error) {
+	h, descr, src, err := parseHeaderText(major, hdr)
 	if err != nil {
-		return Header{}, fmt.Errorf("%w: corrupt header (%v)", ErrFormat, oneLine(err))
+		return Header{}, err
 	}
-	h.Fortran = rd.Header.Descr.Fortran
-	h.Shape = rd.Header.Descr.Shape
 	if h.N, err = numElems(h.Shape); err != nil {
 		return Header{}, err
 	}
-	descr := strings.TrimSpace(rd.Header.Descr.Type)
-	if len(descr) < 2 || (descr[0] != '\'' && descr[0] != '"') || descr[len(descr)-1] != descr[0] {
-		return Header{}, fmt.Errorf("%w %s (structured arrays are not supported; want float32 or float64)", ErrDType, descr)
-	}
-	descr = descr[1 : len(descr)-1]
-	h.Descr = descr
-	if err := h.classify(); err != nil {
+	if err := h.classify(descr, src); err != nil {
 		return Header{}, err
+	}
+	if h.N > math.MaxInt/h.DType.Size() {
+		return Header{}, fmt.Errorf("%w: shape %s is too large", ErrFormat, ShapeString(h.Shape))
 	}
 	return h, nil
 }
-
-// classify sets DType and Order from Descr.
-func (h *Header) classify() error {
-	t, err := typeFrom(h.Descr)
-	if err != nil || t == nil {
-		return fmt.Errorf("%w %q (want float32 or float64)", ErrDType, h.Descr)
-	}
-	name := t.String()
-	switch t.Kind() {
-	case reflect.Float32:
-		h.DType = dropout.Float32
-	case reflect.Float64:
-		h.DType = dropout.Float64
-	case reflect.Uint8, reflect.Bool:
-		h.DType = dropout.Uint8
-		if t.Kind() == reflect.Bool {
-			name = "bool"
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return fmt.Errorf("%w: integer data (%s, %q); want float32 or float64", ErrDType, name, h.Descr)
-	case reflect.Complex64, reflect.Complex128:
-		return fmt.Errorf("%w: complex data (%s, %q); want float32 or float64", ErrDType, name, h.Descr)
-	case reflect.Interface:
-		return fmt.Errorf("%w: object array (%q); want float32 or float64", ErrDType, h.Descr)
-	default:
-		if strings.Contains(name, "float16") {
-			return fmt.Errorf("%w: float16 data (%q) is not supported yet; want float32 or float64", ErrDType, h.Descr)
-		}
-		return fmt.Errorf("%w %s (%q); want float32 or float64", ErrDType, name, h.Descr)
-	}
-	switch h.Descr[0] {
-	case '>':
-		h.Order = binary.BigEndian
-	case '<':
-		h.Order = binary.LittleEndian
-	default: // '|', '=' or no prefix: native order
-		h.Order = nativeOrder
-	}
-	return nil
-}
-
-// typeFrom wraps npyio.TypeFrom, which panics on descrs it cannot parse.
-func typeFrom(descr string) (t reflect.Type, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	return npyio.TypeFrom(descr), nil
-}
-
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
 var nativeOrder binary.ByteOrder = func() binary.ByteOrder {
 	x := uint16(1)
@@ -261,19 +207,115 @@ var nativeOrder binary.ByteOrder = func() binary.ByteOrder {
 	return binary.BigEndian
 }()
 
-// ReadFile reads a float32 or float64 array from the .npy file at path.
-// Errors name the file.
-func ReadFile(path string) (*Array, error) {
-	a, err := readFile(path, func(h Header) error {
-		if h.DType == dropout.Uint8 {
-			return fmt.Errorf("%w: integer data (%q); want float32 or float64", ErrDType, h.Descr)
-		}
-		return nil
-	})
+// Input is a .npy input whose header has been read: a file or a stream.
+type Input struct {
+	Name   string // the path, or a name for a stream, for messages
+	Header Header
+	r      io.Reader
+	c      io.Closer
+	f      *os.File // the open file, nil for a reader
+	size   int64    // size of a regular file; -1 for a stream
+	read   bool     // the data was read
+}
+
+// Open opens the .npy file at path and reads its header. A regular file's
+// size must be the header's plus its data's; any other file (a FIFO, a
+// character device) is read as a stream. Errors name the file.
+func Open(path string) (*Input, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fileErr(path, err)
 	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fileErr(path, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, not a .npy file", path)
+	}
+	size := int64(-1)
+	if st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	in, err := open(f, path, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.c, in.f = f, f
+	return in, nil
+}
+
+// OpenReader reads the header of a .npy stream from r (standard input, a
+// pipe); name names it in messages.
+func OpenReader(r io.Reader, name string) (*Input, error) {
+	return open(r, name, -1)
+}
+
+func open(r io.Reader, name string, size int64) (*Input, error) {
+	h, err := ReadHeader(r)
+	if err != nil {
+		return nil, fileErr(name, err)
+	}
+	in := &Input{Name: name, Header: h, r: r, size: size}
+	if size >= 0 {
+		// A regular file: its size must fit the header, before any
+		// memory is allocated for the data.
+		want := h.Bytes()
+		if have := size - h.DataOff; have < want {
+			return nil, fileErr(name, fmt.Errorf("%w: truncated data (%d of %d bytes for %s %s)", ErrFormat, have, want, h.Descr, ShapeString(h.Shape)))
+		} else if have > want {
+			return nil, fileErr(name, fmt.Errorf("%w: %d bytes of unexpected data after the array (%s %s)", ErrFormat, have-want, h.Descr, ShapeString(h.Shape)))
+		}
+	}
+	return in, nil
+}
+
+// File returns the open file of an input opened by Open, nil for a reader.
+func (in *Input) File() *os.File { return in.f }
+
+// Close closes the file of an input opened by Open.
+func (in *Input) Close() error {
+	if in.c == nil {
+		return nil
+	}
+	c := in.c
+	in.c = nil
+	return c.Close()
+}
+
+// CheckArray checks that the input is float32 or float64 data.
+func (in *Input) CheckArray() error {
+	if h := in.Header; h.DType == dropout.Uint8 {
+		return fileErr(in.Name, fmt.Errorf("%w: integer data (%q); want float32 or float64", ErrDType, h.Descr))
+	}
+	return nil
+}
+
+// ReadArray reads the float32 or float64 data of the input, after checking
+// that the memory it needs is available.
+func (in *Input) ReadArray() (*Array, error) {
+	if err := in.CheckArray(); err != nil {
+		return nil, err
+	}
+	a, err := in.readData()
+	if err != nil {
+		return nil, fileErr(in.Name, err)
+	}
 	return a, nil
+}
+
+// ReadFile reads a float32 or float64 array from the .npy file at path.
+// Errors name the file.
+func ReadFile(path string) (*Array, error) {
+	in, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return in.ReadArray()
 }
 
 func fileErr(path string, err error) error {
@@ -290,43 +332,36 @@ func fileErr(path string, err error) error {
 	return fmt.Errorf("%s: %w", path, err)
 }
 
-// readFile reads the array at path; check vets the header before any data
-// is read.
-func readFile(path string, check func(Header) error) (*Array, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, errors.New("is a directory, not a .npy file")
-	}
-	h, err := ReadHeader(f)
-	if err != nil {
-		return nil, err
-	}
-	if err := check(h); err != nil {
-		return nil, err
-	}
-	return readData(f, st.Size(), h)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
 }
 
-// readData reads the data block described by h from r, whose whole size
-// (header included) is size, and returns it in row-major order.
-func readData(r io.Reader, size int64, h Header) (*Array, error) {
-	esz := h.DType.Size()
-	if h.N > math.MaxInt/esz {
-		return nil, fmt.Errorf("%w: shape %s is too large", ErrFormat, ShapeString(h.Shape))
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readData reads the data block described by the header and returns it in
+// row-major order.
+func (in *Input) readData() (*Array, error) {
+	if in.read {
+		return nil, errors.New("data already read")
 	}
-	want := int64(h.N) * int64(esz)
-	if have := size - h.DataOff; have < want {
-		return nil, fmt.Errorf("%w: truncated data (%d of %d bytes for %s %s)", ErrFormat, have, want, h.Descr, ShapeString(h.Shape))
-	} else if have > want {
-		return nil, fmt.Errorf("%w: %d bytes of unexpected data after the array (%s %s)", ErrFormat, have-want, h.Descr, ShapeString(h.Shape))
+	in.read = true
+	h := in.Header
+	want := h.Bytes()
+	if err := memLimit().Check(dropout.ErrOutOfMemory, fmt.Sprintf("reading %s %s", h.Descr, ShapeString(h.Shape)), want); err != nil {
+		return nil, err
+	}
+	cr := &countingReader{r: in.r}
+	truncated := func(err error) error {
+		if errors.Is(err, errTruncated) {
+			return fmt.Errorf("%w: truncated data (%d of %d bytes for %s %s)", ErrFormat, cr.n, want, h.Descr, ShapeString(h.Shape))
+		}
+		return err
 	}
 	data := alloc(h.DType, h.N)
 	if h.Fortran && len(h.Shape) > 1 && h.N > 1 {
@@ -335,17 +370,30 @@ func readData(r io.Reader, size int64, h Header) (*Array, error) {
 		var err error
 		switch d := data.(type) {
 		case dropout.Float32s:
-			err = readFortran(r, d, h)
+			err = readFortran(cr, d, h)
 		case dropout.Float64s:
-			err = readFortran(r, d, h)
+			err = readFortran(cr, d, h)
 		case dropout.Bytes:
-			err = readFortran(r, d, h)
+			err = readFortran(cr, d, h)
 		}
 		if err != nil {
+			return nil, truncated(err)
+		}
+	} else if err := readAll(cr, bytesOf(data), h); err != nil {
+		return nil, truncated(err)
+	}
+	if in.size < 0 {
+		// A stream: nothing may follow the data.
+		const most = 1 << 20
+		n, err := io.Copy(io.Discard, io.LimitReader(in.r, most+1))
+		switch {
+		case n > most:
+			return nil, fmt.Errorf("%w: more than %d bytes of unexpected data after the array (%s %s)", ErrFormat, most, h.Descr, ShapeString(h.Shape))
+		case n > 0:
+			return nil, fmt.Errorf("%w: %d bytes of unexpected data after the array (%s %s)", ErrFormat, n, h.Descr, ShapeString(h.Shape))
+		case err != nil:
 			return nil, err
 		}
-	} else if err := readAll(r, bytesOf(data), h); err != nil {
-		return nil, err
 	}
 	shape := h.Shape
 	if shape == nil {
@@ -354,11 +402,14 @@ func readData(r io.Reader, size int64, h Header) (*Array, error) {
 	return &Array{Shape: shape, Data: data}, nil
 }
 
+// errTruncated reports data that ended early.
+var errTruncated = errors.New("truncated")
+
 // readAll reads b in bulk and fixes its byte order.
 func readAll(r io.Reader, b []byte, h Header) error {
-	if n, err := io.ReadFull(r, b); err != nil {
+	if _, err := io.ReadFull(r, b); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("%w: truncated data (%d of %d bytes)", ErrFormat, n, len(b))
+			return errTruncated
 		}
 		return err
 	}
@@ -486,32 +537,6 @@ func swap(b []byte, esz int) {
 	}
 }
 
-// header returns the header bytes of a little-endian C-order array:
-// magic, version, length and the dictionary padded with spaces and a
-// newline so that the data starts at a multiple of 64 bytes.
-func header(descr string, shape []int) []byte {
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, ShapeString(shape))
-	pre := 10
-	if len(dict)+1+pre > 65535+10 {
-		pre = 12
-	}
-	total := (pre + len(dict) + 1 + 63) / 64 * 64
-	pad := total - pre - len(dict) - 1
-	b := make([]byte, 0, total)
-	b = append(b, npyio.Magic[:]...)
-	hl := len(dict) + pad + 1
-	if pre == 10 {
-		b = append(b, 1, 0)
-		b = binary.LittleEndian.AppendUint16(b, uint16(hl))
-	} else {
-		b = append(b, 2, 0)
-		b = binary.LittleEndian.AppendUint32(b, uint32(hl))
-	}
-	b = append(b, dict...)
-	b = append(b, bytes.Repeat([]byte{' '}, pad)...)
-	return append(b, '\n')
-}
-
 func descrOf(t dropout.Tensor) (string, error) {
 	switch t.(type) {
 	case dropout.Float32s:
@@ -537,7 +562,7 @@ func Write(w io.Writer, shape []int, data dropout.Tensor) error {
 	if n != data.Len() {
 		return fmt.Errorf("%w: shape %s has %d elements, data has %d", ErrShape, ShapeString(shape), n, data.Len())
 	}
-	if _, err := w.Write(header(descr, shape)); err != nil {
+	if _, err := w.Write(formatHeader(descr, false, shape)); err != nil {
 		return err
 	}
 	b := bytesOf(data)
@@ -557,142 +582,4 @@ func Write(w io.Writer, shape []int, data dropout.Tensor) error {
 		b = b[c:]
 	}
 	return nil
-}
-
-// File is an output file being written: the data goes to a temporary file
-// in the destination's directory, renamed to the destination by Commit and
-// removed by Abort, so that no partial file ever has the destination's name.
-type File struct {
-	Path string
-	tmp  *os.File
-}
-
-// Create starts writing the file at path.
-func Create(path string) (*File, error) {
-	dir, base := filepath.Dir(path), filepath.Base(path)
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("%s: directory %s does not exist", path, dir)
-	}
-	tmp, err := live.create(dir, "."+base+".tmp-*")
-	if err != nil {
-		return nil, fileErr(path, err)
-	}
-	return &File{Path: path, tmp: tmp}, nil
-}
-
-// live holds the names of the temporary files of this process that are
-// neither committed nor aborted, so that RemoveTemps can remove them when
-// the process is interrupted. Signals are process-wide, and so is this set.
-var live = tempSet{names: map[string]bool{}}
-
-type tempSet struct {
-	mu      sync.Mutex
-	names   map[string]bool
-	stopped bool // RemoveTemps ran: no new temporary files
-}
-
-// create makes a temporary file and records it, under the lock, so that
-// RemoveTemps either sees it or runs before it exists; after RemoveTemps it
-// fails without making a file.
-func (s *tempSet) create(dir, pattern string) (*os.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return nil, errors.New("interrupted")
-	}
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	s.names[f.Name()] = true
-	return f, nil
-}
-
-func (s *tempSet) remove(name string) {
-	s.mu.Lock()
-	delete(s.names, name)
-	s.mu.Unlock()
-}
-
-// RemoveTemps removes every temporary file that Create made and that was
-// not yet committed or aborted, and returns how many it removed; from then
-// on Create fails. A program calls it when interrupted (SIGINT, SIGTERM),
-// before it exits, so that no partial output is left behind even under a
-// hidden name.
-func RemoveTemps() int {
-	live.mu.Lock()
-	defer live.mu.Unlock()
-	live.stopped = true
-	n := 0
-	for name := range live.names {
-		if os.Remove(name) == nil {
-			n++
-		}
-		delete(live.names, name)
-	}
-	return n
-}
-
-// Write writes the array to the temporary file.
-func (f *File) Write(shape []int, data dropout.Tensor) error {
-	if err := Write(f.tmp, shape, data); err != nil {
-		return fileErr(f.Path, err)
-	}
-	return nil
-}
-
-// Raw returns the temporary file, for writing something other than an
-// array (a table, a plot) with the same commit-or-abort discipline.
-func (f *File) Raw() io.Writer { return f.tmp }
-
-// Commit closes the temporary file and renames it to Path.
-func (f *File) Commit() error {
-	if f.tmp == nil {
-		return fmt.Errorf("%s: already closed", f.Path)
-	}
-	name := f.tmp.Name()
-	defer live.remove(name)
-	err := f.tmp.Chmod(0o644)
-	if err == nil {
-		err = f.tmp.Close()
-	} else {
-		f.tmp.Close()
-	}
-	f.tmp = nil
-	if err == nil {
-		err = os.Rename(name, f.Path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fileErr(f.Path, err)
-	}
-	return nil
-}
-
-// Abort removes the temporary file. It is harmless after Commit.
-func (f *File) Abort() {
-	if f.tmp == nil {
-		return
-	}
-	name := f.tmp.Name()
-	f.tmp.Close()
-	os.Remove(name)
-	live.remove(name)
-	f.tmp = nil
-}
-
-// WriteFile writes data with the given shape to path, atomically.
-func WriteFile(path string, shape []int, data dropout.Tensor) error {
-	f, err := Create(path)
-	if err != nil {
-		return err
-	}
-	if err := f.Write(shape, data); err != nil {
-		f.Abort()
-		return err
-	}
-	return f.Commit()
 }
