@@ -39,7 +39,7 @@ test: deps vet lint
 # long run). Go fuzzes one target of one package at a time.
 FUZZTIME ?= 8s
 FUZZ_TARGETS := ./cpu:FuzzReferenceAPI ./cpu:FuzzCPUAPI ./cpu:FuzzSIMDvsPortable \
-	./gpu/opencl:FuzzAPI ./gpu/vulkan:FuzzAPI ./internal/npy:FuzzHeader
+	./gpu/opencl:FuzzAPI ./gpu/vulkan:FuzzAPI ./gpu/internal/exec:FuzzExecAPI ./internal/npy:FuzzHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

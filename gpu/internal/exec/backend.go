@@ -1,0 +1,248 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gpudropout/dropout"
+)
+
+// DefaultChunkBytes caps the bytes of one tensor a call stages or launches
+// at once when Options.MaxChunkBytes is 0.
+const DefaultChunkBytes = 64 << 20
+
+// Backend runs dropout on a Device. It implements dropout.Backend and is
+// safe for concurrent use: each call runs on a queue of its own, made on
+// demand up to Info.Queues; further calls wait for a free one.
+type Backend struct {
+	name       string
+	dev        Device
+	info       Info
+	chunkBytes int64
+
+	mu     sync.Mutex
+	cond   sync.Cond // on mu: a queue came back or a call ended
+	closed bool
+	active int      // calls between begin and end
+	idle   []*queue // queues not running a call
+	queues int      // queues made
+	maxQ   int      // the most queues: Info.Queues, lowered when the device makes no more
+	bufs   map[*Buffer]struct{}
+	held   int64 // device memory held: buffers and staging
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// queue is a device queue with the staging buffers of its calls.
+type queue struct {
+	q       Queue
+	e       *Backend
+	stage   [nRoles]stage
+	pending bool      // operations queued since the last wait
+	moved   bool      // host data moved since the last wait
+	pinned  []*Buffer // buffers the current call uses
+}
+
+// The staging buffers of a queue, by role.
+type role int
+
+const (
+	roleX role = iota
+	roleY
+	roleMaskIn  // masks the host writes (backward)
+	roleMaskOut // masks a kernel writes
+	nRoles
+)
+
+type stage struct {
+	mem  Mem
+	size int64
+}
+
+// New returns a backend called name (its registry name, such as "opencl")
+// that runs on d, chunked by opts.MaxChunkBytes. It makes the first queue,
+// so that a broken device fails here; on error it closes d.
+func New(name string, d Device, opts dropout.Options) (*Backend, error) {
+	if opts.MaxChunkBytes < 0 {
+		d.Close()
+		return nil, fmt.Errorf("%w: negative MaxChunkBytes %d", dropout.ErrLength, opts.MaxChunkBytes)
+	}
+	e := &Backend{name: name, dev: d, info: d.Info(), chunkBytes: DefaultChunkBytes, bufs: map[*Buffer]struct{}{}}
+	e.cond.L = &e.mu
+	e.maxQ = max(e.info.Queues, 1)
+	if e.info.Backend == "" {
+		e.info.Backend = name
+	}
+	if opts.MaxChunkBytes > 0 {
+		e.chunkBytes = opts.MaxChunkBytes
+	}
+	q, err := d.NewQueue()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	e.idle, e.queues = []*queue{{q: q, e: e}}, 1
+	return e, nil
+}
+
+// Name returns the backend's registry name.
+func (e *Backend) Name() string { return e.name }
+
+// Device describes the device.
+func (e *Backend) Device() dropout.DeviceInfo { return e.info.DeviceInfo }
+
+// DTypes returns the data types Forward and Backward take.
+func (e *Backend) DTypes() []dropout.DType { return slices.Clone(e.info.DTypes) }
+
+func (e *Backend) supports(dt dropout.DType) error {
+	if slices.Contains(e.info.DTypes, dt) {
+		return nil
+	}
+	return fmt.Errorf("%w: %v data on %s (%s)", dropout.ErrDType, dt, e.name, e.info.Name)
+}
+
+// chunk returns the elements of es bytes a call stages or launches at once:
+// a multiple of 32, so that chunks start on whole bit-mask words.
+func (e *Backend) chunk(es int64) int64 {
+	lim := e.chunkBytes
+	for _, l := range []int64{e.info.MaxLaunchBytes, e.info.MaxAlloc} {
+		if l > 0 {
+			lim = min(lim, l)
+		}
+	}
+	c := lim / es
+	if l := e.info.MaxLaunchElems; l > 0 {
+		c = min(c, l)
+	}
+	return max(32, c&^31)
+}
+
+// Do runs f on a queue of its own, as a call does, and waits for what f
+// queued: for a backend's own operations (tests of its kernels).
+func (e *Backend) Do(f func(q Queue) error) error {
+	q, err := e.begin()
+	if err != nil {
+		return err
+	}
+	defer e.end(q)
+	q.pending = true
+	if err := f(q.q); err != nil {
+		return err
+	}
+	return q.wait()
+}
+
+// begin starts a call: ErrClosed after Close, otherwise an idle queue,
+// waiting for one when all are busy. end must follow.
+func (e *Backend) begin() (*queue, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.active++
+	for {
+		if e.closed { // perhaps while this call waited
+			e.active--
+			e.cond.Broadcast()
+			return nil, fmt.Errorf("%w: %s", dropout.ErrClosed, e.name)
+		}
+		if n := len(e.idle); n > 0 {
+			q := e.idle[n-1]
+			e.idle = e.idle[:n-1]
+			return q, nil
+		}
+		if e.queues < e.maxQ {
+			e.queues++
+			e.mu.Unlock()
+			q, err := e.dev.NewQueue()
+			e.mu.Lock()
+			if err == nil {
+				return &queue{q: q, e: e}, nil
+			}
+			e.queues--
+			e.maxQ = e.queues // the device has room for no more
+			continue
+		}
+		e.cond.Wait()
+	}
+}
+
+// end ends a call: it drains what an error left queued, unpins the call's
+// buffers and returns the queue.
+func (e *Backend) end(q *queue) {
+	if q.pending {
+		q.q.Wait()
+		q.pending = false
+	}
+	for _, u := range q.pinned {
+		u.unpin()
+	}
+	clear(q.pinned)
+	q.pinned = q.pinned[:0]
+	e.mu.Lock()
+	e.idle = append(e.idle, q)
+	e.active--
+	e.cond.Broadcast()
+	e.mu.Unlock()
+}
+
+// Close waits for the calls in flight, then frees every buffer and staging
+// buffer, releases the queues and closes the device. Calls after Close
+// return ErrClosed; closing twice is harmless.
+func (e *Backend) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.shutdown() })
+	return e.closeErr
+}
+
+func (e *Backend) shutdown() error {
+	e.mu.Lock()
+	e.closed = true
+	e.cond.Broadcast()
+	for e.active > 0 {
+		e.cond.Wait()
+	}
+	qs, bufs := e.idle, make([]*Buffer, 0, len(e.bufs))
+	e.idle = nil
+	for u := range e.bufs {
+		bufs = append(bufs, u)
+	}
+	e.mu.Unlock()
+	for _, u := range bufs {
+		u.mu.Lock()
+		u.free()
+		u.mu.Unlock()
+	}
+	var errs []error
+	for _, q := range qs {
+		q.freeStaging()
+		errs = append(errs, q.q.Release())
+	}
+	return errors.Join(append(errs, e.dev.Close())...)
+}
+
+// The queue's operations, keeping track of what waits for wait.
+
+func (q *queue) upload(v View, b []byte) error {
+	if len(b)%4 != 0 { // whole words: kernels load masks a word at a time
+		b = append(b[:len(b):len(b)], make([]byte, 4-len(b)%4)...)
+	}
+	q.pending, q.moved = true, true
+	return q.q.Upload(v, b)
+}
+
+func (q *queue) download(b []byte, v View) error {
+	q.pending, q.moved = true, true
+	return q.q.Download(b, v)
+}
+
+func (q *queue) launch(k Kernel, a *Args) error {
+	q.pending = true
+	return q.q.Launch(k, a)
+}
+
+func (q *queue) wait() error {
+	err := q.q.Wait()
+	q.pending, q.moved = err != nil, false
+	return err
+}

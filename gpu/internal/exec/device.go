@@ -1,0 +1,198 @@
+package exec
+
+import (
+	"fmt"
+
+	"github.com/gpudropout/dropout"
+)
+
+// Device is what a GPU backend implements: memory and queues. Its methods
+// are safe for concurrent use; the executor frees no memory a queue still
+// uses and closes the device last, after every Mem is freed and every
+// Queue released.
+type Device interface {
+	// Info describes the device and its limits. It does not change.
+	Info() Info
+	// Alloc returns size bytes of device memory, size > 0 and a multiple
+	// of 4, contents undefined. The executor has checked size against
+	// Info's Memory and MaxAlloc; a refusal by the driver for lack of
+	// memory is an error wrapping dropout.ErrOutOfMemory.
+	Alloc(size int64) (Mem, error)
+	// Free frees memory from Alloc.
+	Free(Mem)
+	// NewQueue returns a new queue. The executor makes at most
+	// Info.Queues of them and keeps them until Close.
+	NewQueue() (Queue, error)
+	// Close releases the device.
+	Close() error
+}
+
+// Queue runs operations in order, as an in-order OpenCL command queue or
+// a Vulkan command sequence does. One goroutine uses a Queue at a time.
+//
+// Operations may run asynchronously until Wait: Upload may return before
+// the copy runs (src may be reused as soon as Upload returns), Download's
+// dst is written by the time Wait returns, and an operation sees the
+// effects of every operation queued before it. After an error from any
+// method the executor calls Wait once more to drain or discard what is
+// queued, and ignores that Wait's error.
+type Queue interface {
+	// Upload copies the host bytes src to dst. len(src) is a multiple of
+	// 4: the executor pads the last chunk of a byte mask with zeros.
+	Upload(dst View, src []byte) error
+	// Download copies len(dst) bytes from src into dst.
+	Download(dst []byte, src View) error
+	// Launch queues kernel k over a.N elements (see Kernel and Args). The
+	// device maps the views to its bindings, under its own alignment and
+	// window rules, and splits the launch if its dispatch limits need it.
+	// a is the caller's: Launch must not keep it (nor a.Dims) once it
+	// returns.
+	Launch(k Kernel, a *Args) error
+	// Wait waits for everything queued.
+	Wait() error
+	// Release frees the queue.
+	Release() error
+}
+
+// Mem is a device's handle of one allocation, such as a cl_mem or a
+// VkBuffer with its memory: a comparable value (a pointer), since the
+// executor compares views. It only hands a Mem back to the device that
+// made it.
+type Mem any
+
+// View is device memory from a byte offset on.
+type View struct {
+	Mem Mem
+	Off int64 // bytes
+}
+
+// At returns the view off bytes further on.
+func (v View) At(off int64) View { return View{v.Mem, v.Off + off} }
+
+// Info describes a device to the executor.
+type Info struct {
+	// DeviceInfo is what Backend.Device reports; its Memory and MaxAlloc
+	// (0: unknown) bound what the executor allocates.
+	dropout.DeviceInfo
+	// DTypes are the data types the kernels take (Float32, Float64).
+	DTypes []dropout.DType
+	// Queues is the most queues, so calls running side by side (at least 1).
+	Queues int
+	// HostMemory is set where device memory is host memory (PoCL,
+	// lavapipe): allocations are also checked against the memory the
+	// machine and the process's cgroups can still give.
+	HostMemory bool
+	// MaxLaunchBytes is the most bytes one view of a launch may span (a
+	// Vulkan binding window: maxStorageBufferRange less the offset
+	// alignment); 0 for no limit, otherwise at least 256.
+	MaxLaunchBytes int64
+	// MaxLaunchElems is the most elements (Args.N) of one kernel launch;
+	// 0 for no limit, otherwise at least 32.
+	MaxLaunchElems int64
+	// ApplyMaxDims and ApplyMaxElems bound noise-shape calls: the most
+	// canonical axes (len(Args.Dims)) and the most tensor or mask elements
+	// (Apply kernels index with 32 bits on Vulkan); 0 for no limit.
+	ApplyMaxDims  int
+	ApplyMaxElems int64
+}
+
+// Kernel is an operation a Launch runs. Every kernel computes, for each of
+// its N elements i, y[i] = keep ? x[i]·s : +0 (a select: a dropped NaN is
+// +0; with Args.CopyKept a kept x[i] is copied bit for bit), where keep
+// comes from the stream (Gen, Mask: element i uses stream word G0+i, kept
+// iff word >= Thresh and not DropAll) or from a mask (Read, Apply).
+//
+// Mask views start on a 32-element boundary of the mask: bits hold element
+// i at bit i%32 of the little-endian 32-bit word i/32 of M, bytes hold one
+// 0/1 byte per element (nonzero reads as kept). Writers store whole 32-bit
+// words with zero padding, and readers may load whole words: the executor
+// makes every mask view hold MaskWords(format, n) bytes.
+type Kernel uint8
+
+// The kernels.
+const (
+	GenNone   Kernel = iota + 1 // y from x, keep from the stream; no mask (forward without mask, backward regenerated)
+	GenBits                     // as GenNone, and writes the keep bits to M
+	GenBytes                    // as GenNone, and writes the keep bytes to M
+	ReadBits                    // y from x, keep read from the bits in M (backward)
+	ReadBytes                   // y from x, keep read from the bytes in M (backward)
+	MaskBits                    // writes N keep bits to M from the stream; no data
+	MaskBytes                   // writes N keep bytes to M from the stream; no data
+	// ApplyBits and ApplyBytes broadcast a mask over the tensor (a noise
+	// shape): element i is tensor element I0+i and reads mask element
+	// j = Σ_d c_d·Dims[d].Stride, c the coordinates of I0+i in the sizes
+	// Dims[d].Size (row-major). M is the whole mask, MaskLen elements.
+	ApplyBits
+	ApplyBytes
+	Copy // copies N bytes from X to Y (distinct memory)
+	Zero // zeroes N bytes of Y (N and Y.Off multiples of 4)
+)
+
+var kernelNames = [...]string{GenNone: "GenNone", GenBits: "GenBits", GenBytes: "GenBytes",
+	ReadBits: "ReadBits", ReadBytes: "ReadBytes", MaskBits: "MaskBits", MaskBytes: "MaskBytes",
+	ApplyBits: "ApplyBits", ApplyBytes: "ApplyBytes", Copy: "Copy", Zero: "Zero"}
+
+func (k Kernel) String() string {
+	if int(k) < len(kernelNames) && kernelNames[k] != "" {
+		return kernelNames[k]
+	}
+	return fmt.Sprintf("Kernel(%d)", uint8(k))
+}
+
+// Format returns the mask format k reads or writes, MaskNone for none.
+func (k Kernel) Format() dropout.MaskFormat {
+	switch k {
+	case GenBits, ReadBits, MaskBits, ApplyBits:
+		return dropout.MaskBits
+	case GenBytes, ReadBytes, MaskBytes, ApplyBytes:
+		return dropout.MaskBytes
+	}
+	return dropout.MaskNone
+}
+
+// ReadsMask reports whether k reads keep decisions from M.
+func (k Kernel) ReadsMask() bool {
+	return k == ReadBits || k == ReadBytes || k == ApplyBits || k == ApplyBytes
+}
+
+// Args are a launch's arguments. Views are device memory with byte
+// offsets: data views start on a multiple of 32 elements of their tensor,
+// mask views on a multiple of 4 bytes; Y and X are either the same view
+// (in place) or disjoint. Unused views are zero.
+type Args struct {
+	Y, X, M View
+	// N is the elements of the launch: tensor elements, mask elements for
+	// MaskBits and MaskBytes, bytes for Copy and Zero. Never 0.
+	N       int64
+	DType   dropout.DType // Float32 or Float64
+	Seed    uint64        // Philox key (lo32(Seed), hi32(Seed))
+	G0      uint64        // stream word of element 0; words wrap modulo 2^64
+	Thresh  uint32        // keep iff word >= Thresh
+	DropAll bool          // p = 1: keep nothing (T = 2^32 does not fit Thresh)
+	// CopyKept (p = 0) makes kept elements bit copies of x, not x·1.
+	CopyKept bool
+	Scale32  float32 // s for Float32 data
+	Scale64  float64 // s for Float64 data
+	// Apply kernels only:
+	I0      int64 // tensor element of Y[0] and X[0]
+	MaskLen int64 // mask elements in M, from its element 0
+	Dims    []Dim // canonical axes, outermost first
+}
+
+// Dim is one canonical axis of a noise-shape broadcast: its size, and the
+// mask stride of its coordinate (0 on an axis the mask is broadcast along).
+type Dim struct{ Size, Stride int64 }
+
+// MaskWords returns the bytes a kernel touches for n mask elements in
+// format f: whole 32-bit words.
+func MaskWords(f dropout.MaskFormat, n int64) int64 {
+	switch f {
+	case dropout.MaskBits:
+		return (n + 31) / 32 * 4
+	case dropout.MaskBytes:
+		return roundUp4(n)
+	}
+	return 0
+}
+
+func roundUp4(n int64) int64 { return (n + 3) &^ 3 }

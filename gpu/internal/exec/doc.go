@@ -1,0 +1,64 @@
+// Package exec is the executor the GPU backends share: it plans and runs
+// Forward, Backward, Copy, Alloc and Buffer.Read/Write over a small
+// Device interface, so that a backend (gpu/opencl, gpu/vulkan) implements
+// only that interface, its driver and device discovery. It follows
+// Kompute's split (a Manager that allocates, Algorithms, a Sequence that
+// records and waits: here Device, Kernel, Queue) and tinygrad's "a backend
+// supplies an allocator and a program".
+//
+// # What the executor does
+//
+//   - validation, with dropout.NewPlan; alpha dropout is ErrUnsupported and
+//     data types outside Info.DTypes are ErrDType;
+//   - operands: host tensors (host slices and dropout.NewHostBuffer
+//     buffers) are staged through the queue's staging buffers; Buffers of
+//     this backend are used in place, pinned for the call; a released
+//     Buffer is ErrReleased, a Buffer of another backend or any other
+//     tensor ErrForeignBuffer, and everything after Close ErrClosed;
+//   - chunks: a call runs in chunks of a multiple of 32 elements (so a bit
+//     mask byte or word is never split), at most Options.MaxChunkBytes
+//     (DefaultChunkBytes when 0), Info.MaxLaunchBytes and MaxAlloc bytes
+//     and Info.MaxLaunchElems elements; chunk c of the mask starts at byte
+//     lo/8 (bits) or lo (bytes) and its stream at word Offset+lo;
+//   - noise shapes: the whole mask is made first (MaskBits/MaskBytes into
+//     the mask tensor, or into a scratch bit mask without one) or, for
+//     backward, uploaded; then Apply kernels read it through the canonical
+//     dims of the plan with their mask strides. An empty tensor with a
+//     non-empty noise shape still has its stored mask written;
+//   - special cases: p = 0 without a mask is a Copy of the data and p = 1
+//     without a mask a Zero; with a mask, Args.CopyKept (p = 0) and
+//     Args.DropAll (p = 1) go to the kernels;
+//   - Copy in all four directions: between buffers a Copy launch, between
+//     the host and a buffer an upload or download straight into or out of
+//     the buffer, and between host tensors a round trip through the device;
+//   - memory: every allocation, staging buffers included, is checked
+//     against Info.MaxAlloc and Info.Memory less what the backend holds
+//     (idle queues' staging buffers are freed first to make room), and for
+//     Info.HostMemory against the machine's and cgroups' memory; a refusal
+//     is an error wrapping ErrOutOfMemory that names the bytes wanted and
+//     available. New buffers are zeroed with a Zero launch;
+//   - concurrency: a Backend and its Buffers are safe for concurrent use.
+//     Each call takes a queue of its own (up to Info.Queues, made on
+//     demand; a device with one queue, such as Vulkan's one sequence,
+//     serialises calls) with its own staging buffers. Close waits for calls
+//     in flight; Release during a call frees the memory when the call ends.
+//
+// # Conventions
+//
+// Every offset the executor hands a device is a byte offset in a View.
+// Data views start on a multiple of 32 elements of their tensor, mask
+// views on a multiple of 4 bytes, and Apply's mask view at the mask's
+// element 0; every buffer and staging buffer is a whole number of 32-bit
+// words, so kernels may load and store masks a word at a time, and
+// uploads are whole words (the last chunk of a byte mask is padded with
+// zeros). A queue sees at most one chunk of host data between two Waits:
+// the executor waits after each chunk that moved host data, and once at
+// the end of a call on device buffers.
+//
+// Errors wrap exactly one sentinel of package dropout; errors of the device
+// are returned as the device made them.
+//
+// Package exectest is a pure-Go Device on which the tests run the
+// conformance suite (dropouttest.Run), the statistical checks and the API
+// fuzzer through the executor, with no driver at all.
+package exec

@@ -1,0 +1,525 @@
+// Package exectest is a pure-Go exec.Device: its memory is host memory
+// and its kernels are Go, written from the stream contract with
+// internal/philox. It checks the executor's side of the device contract
+// strictly: views inside live allocations of this device, launch limits,
+// alignment, whole-word uploads, one goroutine per queue, no leaks at
+// Close. A breach is an error wrapping ErrMisuse (from the operation, or
+// from Close for Free, which returns none).
+//
+// Queues run nothing until Wait, as an asynchronous device would: an
+// executor that reads a download before Wait, or frees memory a queued
+// operation uses, gets wrong results or ErrMisuse. New allocations hold
+// garbage (0xa5 bytes), so an executor that forgets to zero a buffer or
+// reads unwritten staging memory is caught too.
+package exectest
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/internal/philox"
+)
+
+// ErrMisuse reports that the executor broke the device contract.
+var ErrMisuse = errors.New("exectest: device contract broken")
+
+// Config sets the device's limits (see exec.Info); zero values take the
+// defaults.
+type Config struct {
+	Name           string          // "exectest"
+	Memory         int64           // 1 GiB
+	MaxAlloc       int64           // none
+	Queues         int             // 4
+	DTypes         []dropout.DType // float32 and float64
+	MaxLaunchBytes int64           // none
+	MaxLaunchElems int64           // none
+	ApplyMaxDims   int             // none
+	ApplyMaxElems  int64           // none
+	// Hook, if set, runs as each queue operation starts, with its name
+	// ("Upload", "Download", "Wait" or the kernel's); an error it returns
+	// becomes the operation's.
+	Hook func(op string) error
+}
+
+// Device is the test device. Its methods are safe for concurrent use.
+type Device struct {
+	cfg Config
+
+	mu       sync.Mutex
+	mems     map[*mem]struct{}
+	held     int64
+	queues   int
+	closed   bool
+	misuses  []error
+	closeErr error
+
+	launches [exec.Zero + 1]atomic.Int64
+	waits    atomic.Int64
+}
+
+type mem struct {
+	d     *Device
+	b     []byte
+	freed atomic.Bool
+}
+
+// New returns a device with the limits of cfg.
+func New(cfg Config) *Device {
+	if cfg.Name == "" {
+		cfg.Name = "exectest"
+	}
+	if cfg.Memory == 0 {
+		cfg.Memory = 1 << 30
+	}
+	if cfg.Queues == 0 {
+		cfg.Queues = 4
+	}
+	if cfg.DTypes == nil {
+		cfg.DTypes = []dropout.DType{dropout.Float32, dropout.Float64}
+	}
+	return &Device{cfg: cfg, mems: map[*mem]struct{}{}}
+}
+
+// Info implements exec.Device.
+func (d *Device) Info() exec.Info {
+	c := d.cfg
+	return exec.Info{
+		DeviceInfo: dropout.DeviceInfo{Name: c.Name, Platform: "Go", Kind: dropout.KindOther, Emulated: true,
+			Memory: c.Memory, MaxAlloc: c.MaxAlloc},
+		DTypes: slices.Clone(c.DTypes), Queues: c.Queues,
+		MaxLaunchBytes: c.MaxLaunchBytes, MaxLaunchElems: c.MaxLaunchElems,
+		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems,
+	}
+}
+
+func misuse(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMisuse}, args...)...)
+}
+
+// Alloc implements exec.Device.
+func (d *Device) Alloc(size int64) (exec.Mem, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+		return nil, misuse("Alloc after Close")
+	case size <= 0 || size%4 != 0:
+		return nil, misuse("Alloc(%d): not a positive multiple of 4", size)
+	case d.cfg.MaxAlloc > 0 && size > d.cfg.MaxAlloc, size > d.cfg.Memory-d.held:
+		return nil, fmt.Errorf("%w: exectest: %d bytes wanted, %d held of %d", dropout.ErrOutOfMemory, size, d.held, d.cfg.Memory)
+	}
+	m := &mem{d: d, b: make([]byte, size)}
+	for i := range m.b {
+		m.b[i] = 0xa5
+	}
+	d.mems[m] = struct{}{}
+	d.held += size
+	return m, nil
+}
+
+// Free implements exec.Device.
+func (d *Device) Free(x exec.Mem) {
+	m, ok := x.(*mem)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !ok || m.d != d || m.freed.Swap(true) {
+		d.misuses = append(d.misuses, misuse("Free of %T: not a live allocation of this device", x))
+		return
+	}
+	delete(d.mems, m)
+	d.held -= int64(len(m.b))
+}
+
+// NewQueue implements exec.Device.
+func (d *Device) NewQueue() (exec.Queue, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.queues >= d.cfg.Queues {
+		return nil, misuse("NewQueue with %d of %d queues made (closed: %v)", d.queues, d.cfg.Queues, d.closed)
+	}
+	d.queues++
+	return &queue{d: d}, nil
+}
+
+// Close implements exec.Device: every allocation must be freed and every
+// queue released by now. It reports the breaches recorded so far.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	errs := d.misuses
+	if d.closed {
+		errs = append(errs, misuse("second Close"))
+	}
+	if len(d.mems) > 0 || d.queues > 0 {
+		errs = append(errs, misuse("Close with %d allocations (%d bytes) and %d queues left", len(d.mems), d.held, d.queues))
+	}
+	d.closed = true
+	d.closeErr = errors.Join(errs...)
+	return d.closeErr
+}
+
+// Check returns nil if the device was closed with every allocation freed
+// and every queue released, and saw no breach of the contract.
+func (d *Device) Check() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		return misuse("the device was never closed (%d allocations, %d queues)", len(d.mems), d.queues)
+	}
+	return d.closeErr
+}
+
+// Stats are counts of what a device did.
+type Stats struct {
+	Launches map[exec.Kernel]int64
+	Waits    int64
+	Held     int64 // bytes allocated now
+	Mems     int   // allocations now
+}
+
+// Stats returns the device's counts so far.
+func (d *Device) Stats() Stats {
+	s := Stats{Launches: map[exec.Kernel]int64{}, Waits: d.waits.Load()}
+	for k := range d.launches {
+		if n := d.launches[k].Load(); n > 0 {
+			s.Launches[exec.Kernel(k)] = n
+		}
+	}
+	d.mu.Lock()
+	s.Held, s.Mems = d.held, len(d.mems)
+	d.mu.Unlock()
+	return s
+}
+
+// bytes returns the n bytes of memory at v.
+func (d *Device) bytes(v exec.View, n int64, what string) ([]byte, error) {
+	m, ok := v.Mem.(*mem)
+	switch {
+	case !ok || m.d != d:
+		return nil, misuse("%s: %T is not memory of this device", what, v.Mem)
+	case m.freed.Load():
+		return nil, misuse("%s: memory used after Free", what)
+	case v.Off < 0 || n < 0 || v.Off+n > int64(len(m.b)):
+		return nil, misuse("%s: bytes [%d, %d) of a %d-byte allocation", what, v.Off, v.Off+n, len(m.b))
+	}
+	return m.b[v.Off : v.Off+n], nil
+}
+
+// queue queues operations and runs them at Wait.
+type queue struct {
+	d        *Device
+	busy     atomic.Bool
+	released bool
+	ops      []func() error
+}
+
+// enter starts an operation: one goroutine at a time, never after Release.
+func (q *queue) enter(op string) error {
+	if !q.busy.CompareAndSwap(false, true) {
+		return misuse("%s: the queue is in use by another goroutine", op)
+	}
+	if q.released {
+		q.busy.Store(false)
+		return misuse("%s on a released queue", op)
+	}
+	if h := q.d.cfg.Hook; h != nil {
+		if err := h(op); err != nil {
+			q.busy.Store(false)
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queue) exit() { q.busy.Store(false) }
+
+// Upload implements exec.Queue.
+func (q *queue) Upload(dst exec.View, src []byte) error {
+	if err := q.enter("Upload"); err != nil {
+		return err
+	}
+	defer q.exit()
+	n := int64(len(src))
+	if _, err := q.d.bytes(dst, n, "Upload"); err != nil {
+		return err
+	}
+	if n%4 != 0 || dst.Off%4 != 0 {
+		return misuse("Upload of %d bytes at %d: not whole words", n, dst.Off)
+	}
+	b := slices.Clone(src)
+	q.ops = append(q.ops, func() error {
+		m, err := q.d.bytes(dst, n, "Upload")
+		copy(m, b)
+		return err
+	})
+	return nil
+}
+
+// Download implements exec.Queue.
+func (q *queue) Download(dst []byte, src exec.View) error {
+	if err := q.enter("Download"); err != nil {
+		return err
+	}
+	defer q.exit()
+	n := int64(len(dst))
+	if _, err := q.d.bytes(src, n, "Download"); err != nil {
+		return err
+	}
+	q.ops = append(q.ops, func() error {
+		m, err := q.d.bytes(src, n, "Download")
+		copy(dst, m)
+		return err
+	})
+	return nil
+}
+
+// Launch implements exec.Queue.
+func (q *queue) Launch(k exec.Kernel, a *exec.Args) error {
+	if err := q.enter(k.String()); err != nil {
+		return err
+	}
+	defer q.exit()
+	b := *a
+	b.Dims = slices.Clone(a.Dims)
+	if _, err := q.d.views(k, &b); err != nil {
+		return err
+	}
+	q.d.launches[k].Add(1)
+	q.ops = append(q.ops, func() error { return q.d.run(k, &b) })
+	return nil
+}
+
+// Wait implements exec.Queue: it runs the queued operations in order.
+func (q *queue) Wait() error {
+	if err := q.enter("Wait"); err != nil {
+		return err
+	}
+	defer q.exit()
+	q.d.waits.Add(1)
+	ops := q.ops
+	q.ops = nil
+	for _, op := range ops {
+		if err := op(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release implements exec.Queue.
+func (q *queue) Release() error {
+	if err := q.enter("Release"); err != nil {
+		return err
+	}
+	defer q.exit()
+	q.released = true
+	q.d.mu.Lock()
+	q.d.queues--
+	q.d.mu.Unlock()
+	if len(q.ops) > 0 {
+		return misuse("Release with %d operations not waited for", len(q.ops))
+	}
+	return nil
+}
+
+// data are the memory a launch touches.
+type data struct{ y, x, m []byte }
+
+// views checks a launch against the contract and the limits and returns
+// the memory it touches.
+func (d *Device) views(k exec.Kernel, a *exec.Args) (v data, err error) {
+	c := d.cfg
+	if a.N <= 0 {
+		return v, misuse("%v over %d elements", k, a.N)
+	}
+	switch k {
+	case exec.Copy:
+		if v.y, err = d.bytes(a.Y, a.N, "Copy to"); err == nil {
+			v.x, err = d.bytes(a.X, a.N, "Copy from")
+		}
+		if err == nil && a.Y.Mem == a.X.Mem && a.Y.Off < a.X.Off+a.N && a.X.Off < a.Y.Off+a.N {
+			err = misuse("Copy between overlapping bytes")
+		}
+		return v, err
+	case exec.Zero:
+		if a.Y.Off%4 != 0 || a.N%4 != 0 {
+			return v, misuse("Zero of %d bytes at %d: not whole words", a.N, a.Y.Off)
+		}
+		v.y, err = d.bytes(a.Y, a.N, "Zero")
+		return v, err
+	}
+	es := int64(a.DType.Size())
+	f := k.Format()
+	mn := a.N // mask elements in M
+	switch {
+	case !slices.Contains(c.DTypes, a.DType):
+		return v, misuse("%v of %v data", k, a.DType)
+	case c.MaxLaunchElems > 0 && a.N > c.MaxLaunchElems:
+		return v, misuse("%v over %d elements (the limit is %d)", k, a.N, c.MaxLaunchElems)
+	case k == exec.ApplyBits || k == exec.ApplyBytes:
+		mn = a.MaskLen
+		if err := checkDims(c, a); err != nil {
+			return v, err
+		}
+	}
+	check := func(w exec.View, n, align int64, what string) ([]byte, error) {
+		if c.MaxLaunchBytes > 0 && n > c.MaxLaunchBytes {
+			return nil, misuse("%v: %s spans %d bytes (the limit is %d)", k, what, n, c.MaxLaunchBytes)
+		}
+		if w.Off%align != 0 {
+			return nil, misuse("%v: %s at byte %d, not a multiple of %d", k, what, w.Off, align)
+		}
+		return d.bytes(w, n, fmt.Sprintf("%v %s", k, what))
+	}
+	if f != dropout.MaskNone {
+		if v.m, err = check(a.M, exec.MaskWords(f, mn), 4, "M"); err != nil {
+			return v, err
+		}
+	}
+	if k == exec.MaskBits || k == exec.MaskBytes {
+		return v, nil
+	}
+	if v.y, err = check(a.Y, a.N*es, 32*es, "Y"); err != nil {
+		return v, err
+	}
+	if v.x, err = check(a.X, a.N*es, 32*es, "X"); err != nil {
+		return v, err
+	}
+	if a.Y.Mem == a.X.Mem && a.Y.Off != a.X.Off && a.Y.Off < a.X.Off+a.N*es && a.X.Off < a.Y.Off+a.N*es {
+		return v, misuse("%v: Y and X overlap without being the same view", k)
+	}
+	return v, nil
+}
+
+// checkDims checks an Apply launch's broadcast table.
+func checkDims(c Config, a *exec.Args) error {
+	n, m := int64(1), int64(1)
+	for _, dm := range slices.Backward(a.Dims) {
+		n *= dm.Size
+		if dm.Stride != 0 {
+			if dm.Stride != m {
+				return misuse("Apply: mask strides %v are not row-major", a.Dims)
+			}
+			m *= dm.Size
+		}
+	}
+	switch {
+	case c.ApplyMaxDims > 0 && len(a.Dims) > c.ApplyMaxDims:
+		return misuse("Apply with %d axes (the limit is %d)", len(a.Dims), c.ApplyMaxDims)
+	case c.ApplyMaxElems > 0 && max(a.I0+a.N, a.MaskLen) > c.ApplyMaxElems:
+		return misuse("Apply over elements [%d, %d) of a mask of %d (the limit is %d)", a.I0, a.I0+a.N, a.MaskLen, c.ApplyMaxElems)
+	case a.I0 < 0 || a.I0+a.N > n || m != a.MaskLen:
+		return misuse("Apply over elements [%d, %d) with dims %v and a mask of %d", a.I0, a.I0+a.N, a.Dims, a.MaskLen)
+	}
+	return nil
+}
+
+// run runs a launch: the kernels of the device, in Go.
+func (d *Device) run(k exec.Kernel, a *exec.Args) error {
+	v, err := d.views(k, a) // again: memory may have been freed since
+	if err != nil {
+		return err
+	}
+	switch k {
+	case exec.Copy:
+		copy(v.y, v.x)
+		return nil
+	case exec.Zero:
+		clear(v.y)
+		return nil
+	}
+	f := k.Format()
+	s := stream{k0: uint32(a.Seed), k1: uint32(a.Seed >> 32), g: a.G0, thresh: a.Thresh, dropAll: a.DropAll}
+	keep := func(int64) bool { return s.next() }
+	switch k {
+	case exec.ReadBits, exec.ReadBytes:
+		keep = func(i int64) bool { return read(v.m, f, i) }
+	case exec.ApplyBits, exec.ApplyBytes:
+		keep = func(i int64) bool { return read(v.m, f, index(a.Dims, a.I0+i)) }
+	}
+	write := !k.ReadsMask() && f != dropout.MaskNone
+	if write {
+		clear(v.m) // whole words, padding included
+	}
+	for i := range a.N {
+		kp := keep(i)
+		if write && kp {
+			if f == dropout.MaskBits {
+				v.m[i/8] |= 1 << (i % 8)
+			} else {
+				v.m[i] = 1
+			}
+		}
+		if v.y != nil {
+			value(a, v.y, v.x, i, kp)
+		}
+	}
+	return nil
+}
+
+// stream yields the keep decisions of stream words g, g+1, ….
+type stream struct {
+	k0, k1  uint32
+	g       uint64
+	w       [4]uint32
+	valid   bool
+	thresh  uint32
+	dropAll bool
+}
+
+func (s *stream) next() bool {
+	if !s.valid || s.g&3 == 0 {
+		s.w[0], s.w[1], s.w[2], s.w[3] = philox.BlockWords(s.g>>2, s.k0, s.k1)
+		s.valid = true
+	}
+	w := s.w[s.g&3]
+	s.g++
+	return !s.dropAll && w >= s.thresh
+}
+
+func read(m []byte, f dropout.MaskFormat, j int64) bool {
+	if f == dropout.MaskBits {
+		return m[j/8]>>(j%8)&1 == 1
+	}
+	return m[j] != 0
+}
+
+// index returns the mask element of tensor element i.
+func index(dims []exec.Dim, i int64) (j int64) {
+	for d := len(dims) - 1; d >= 0; d-- {
+		j += i % dims[d].Size * dims[d].Stride
+		i /= dims[d].Size
+	}
+	return j
+}
+
+// value sets element i of y: keep ? x·s : +0, or x itself with CopyKept.
+func value(a *exec.Args, y, x []byte, i int64, keep bool) {
+	le := binary.LittleEndian
+	if a.DType == dropout.Float64 {
+		b := le.Uint64(x[8*i:])
+		switch {
+		case !keep:
+			b = 0
+		case !a.CopyKept:
+			b = math.Float64bits(math.Float64frombits(b) * a.Scale64)
+		}
+		le.PutUint64(y[8*i:], b)
+		return
+	}
+	b := le.Uint32(x[4*i:])
+	switch {
+	case !keep:
+		b = 0
+	case !a.CopyKept:
+		b = math.Float32bits(math.Float32frombits(b) * a.Scale32)
+	}
+	le.PutUint32(y[4*i:], b)
+}
