@@ -133,8 +133,9 @@ func (b *hostBuffer) Read(dst Tensor) error {
 func (b *hostBuffer) Release() error { b.t.Store(nil); return nil }
 
 // Host returns the host slice behind t: t itself for a host slice type, the
-// slice behind a buffer from NewHostBuffer, or ok == false for anything
-// else (a device buffer, or a released host buffer).
+// slice behind a buffer from NewHostBuffer or behind a HostMemory buffer
+// (a CPU backend's), or ok == false for anything else (a device buffer, or
+// a released or closed host buffer).
 func Host(t Tensor) (h Tensor, ok bool) {
 	switch v := t.(type) {
 	case Float32s, Float64s, Float16s, BFloat16s, Bytes:
@@ -145,8 +146,23 @@ func Host(t Tensor) (h Tensor, ok bool) {
 			return nil, false
 		}
 		return *p, true
+	case HostMemory:
+		b, err := v.HostBuffer()
+		if err != nil {
+			return nil, false
+		}
+		return Host(b)
 	}
 	return nil, false
+}
+
+// HostMemory is a Buffer in host memory that wraps a buffer from
+// NewHostBuffer, as a CPU backend's Alloc returns: HostBuffer returns the
+// wrapped buffer, or an error (ErrClosed once its backend is closed).
+// Host, HostOperand, IsHostBuffer and RawBytes see through it.
+type HostMemory interface {
+	Buffer
+	HostBuffer() (Buffer, error)
 }
 
 // HostOperand returns the host slice behind an operand of a CPU backend's
@@ -157,6 +173,13 @@ func HostOperand(t Tensor) (Tensor, error) {
 	if t == nil {
 		return nil, nil
 	}
+	if m, ok := t.(HostMemory); ok {
+		b, err := m.HostBuffer()
+		if err != nil {
+			return nil, err
+		}
+		t = b
+	}
 	if h, ok := Host(t); ok {
 		return h, nil
 	}
@@ -166,10 +189,16 @@ func HostOperand(t Tensor) (Tensor, error) {
 	return nil, fmt.Errorf("%w: %T is not host memory", ErrForeignBuffer, t)
 }
 
-// IsHostBuffer reports whether t is a released or live buffer from
-// NewHostBuffer; with Host it lets a CPU backend tell a released buffer
-// (ErrClosed) from a foreign one.
-func IsHostBuffer(t Tensor) bool { _, ok := t.(*hostBuffer); return ok }
+// IsHostBuffer reports whether t is a released or live buffer in host
+// memory (from NewHostBuffer, or a HostMemory buffer); with Host it lets a
+// backend tell a released buffer from a foreign one.
+func IsHostBuffer(t Tensor) bool {
+	switch t.(type) {
+	case *hostBuffer, HostMemory:
+		return true
+	}
+	return false
+}
 
 // CopyHost copies the host tensor src into the host tensor dst, which must
 // have the same type and length: the Copy of CPU backends.

@@ -7,12 +7,13 @@ import (
 	"github.com/gpudropout/dropout"
 )
 
-// CPU is the fast multi-core backend.
+// CPU is the fast multi-core backend. It is safe for concurrent use (see
+// the package doc).
 type CPU struct {
 	threads int
 	k       kernels
-	minSpan int // least elements worth a worker goroutine
-	closed  bool
+	minSpan int   // least elements worth a worker goroutine
+	st      state // open or closed; all the rest is fixed by New
 }
 
 // New returns a fast CPU backend. opts.Threads caps its goroutines (0:
@@ -59,12 +60,12 @@ func (c *CPU) Device() dropout.DeviceInfo {
 	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads}
 }
 
-// Alloc returns a host buffer.
+// Alloc returns a zeroed host buffer that belongs to c: after c's Close
+// its Read and Write, and calls with it, return dropout.ErrClosed. A
+// request beyond the memory the machine and its cgroup have available
+// returns an error wrapping dropout.ErrOutOfMemory.
 func (c *CPU) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
-	if c.closed {
-		return nil, dropout.ErrClosed
-	}
-	return dropout.NewHostBuffer(dt, n)
+	return alloc(&c.st, dt, n)
 }
 
 // Copy copies host tensors.
@@ -72,16 +73,30 @@ func (c *CPU) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
 // It runs on all the backend's threads, so that it is the machine's own copy
 // ceiling that benchmarks compare dropout with.
 func (c *CPU) Copy(dst, src dropout.Tensor) error {
-	if c.closed {
-		return dropout.ErrClosed
+	if err := c.st.enter("Copy"); err != nil {
+		return err
 	}
-	d, ok1 := dropout.Host(dst)
-	s, ok2 := dropout.Host(src)
-	if !ok1 || !ok2 || d.DType() != s.DType() || d.Len() != s.Len() {
-		return dropout.CopyHost(dst, src) // reports the mismatch
+	defer c.st.exit()
+	d, s, err := copyArgs(dst, src)
+	if err != nil {
+		return err
 	}
 	c.parallel(d.Len(), func(lo, hi int) { copySpan(d, s, lo, hi) })
 	return nil
+}
+
+// copyArgs validates a Copy and returns the host slices of its operands.
+func copyArgs(dst, src dropout.Tensor) (d, s dropout.Tensor, err error) {
+	if err := dropout.CheckCopy(dst, src); err != nil {
+		return nil, nil, err
+	}
+	if d, err = operand(dst); err != nil {
+		return nil, nil, err
+	}
+	if s, err = operand(src); err != nil {
+		return nil, nil, err
+	}
+	return d, s, nil
 }
 
 // copySpan copies elements [lo, hi) of s into d, host tensors of one type.
@@ -100,24 +115,34 @@ func copySpan(d, s dropout.Tensor, lo, hi int) {
 	}
 }
 
-// Close marks the backend closed.
-func (c *CPU) Close() error { c.closed = true; return nil }
+// Close waits for the calls in flight and marks the backend closed: later
+// calls, and the Read and Write of its buffers, return dropout.ErrClosed.
+// Closing twice is harmless.
+func (c *CPU) Close() error { c.st.close(); return nil }
 
 // Forward implements dropout.Backend.
 func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
-	if c.closed {
-		return dropout.ErrClosed
+	if err := c.st.enter("Forward"); err != nil {
+		return err
 	}
+	defer c.st.exit()
 	pl, d, s, m, err := hostArgs(dst, x, mask, p)
 	if err != nil {
 		return err
 	}
+	c.forward(&pl, d, s, m)
+	return nil
+}
+
+// forward runs a validated forward call (or a backward one that
+// regenerates its mask) on host slices.
+func (c *CPU) forward(pl *dropout.Plan, d, s dropout.Tensor, m dropout.Bytes) {
 	if pl.Broadcast() {
 		k := make([]byte, pl.MaskN)
-		c.keep(k, &pl)
+		c.keep(k, pl)
 		writeMask(m, k, pl.Mask)
-		c.applyBroadcast(d, s, k, &pl)
-		return nil
+		c.applyBroadcast(d, s, k, pl)
+		return
 	}
 	var bits, bytes []byte
 	switch pl.Mask {
@@ -131,7 +156,7 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 	if pl.Copy { // p = 0: every element is kept and y is a bit copy of x
 		c.parallel(pl.N, func(lo, hi int) { copySpan(d, s, lo, hi) })
 		keepAll(m, pl.Mask, pl.N)
-		return nil
+		return
 	}
 	c.parallel(pl.N, func(lo, hi int) {
 		a := a
@@ -150,21 +175,21 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 			c.k.fwd64(d[lo:hi], s.(dropout.Float64s)[lo:hi], bt, by, &a)
 		}
 	})
-	return nil
 }
 
 // Backward implements dropout.Backend.
 func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
-	if c.closed {
-		return dropout.ErrClosed
+	if err := c.st.enter("Backward"); err != nil {
+		return err
 	}
+	defer c.st.exit()
 	pl, d, s, m, err := hostArgs(dx, dy, mask, p)
 	if err != nil {
 		return err
 	}
-	if pl.Mask == dropout.MaskNone {
-		p.Mask = dropout.MaskNone
-		return c.Forward(dx, dy, nil, p)
+	if pl.Mask == dropout.MaskNone { // regenerate: the forward pass without a mask
+		c.forward(&pl, d, s, nil)
+		return nil
 	}
 	if pl.Broadcast() {
 		k := make([]byte, pl.MaskN)
@@ -224,7 +249,7 @@ func (c *CPU) parallel(n int, f func(lo, hi int)) {
 			f(lo, hi)
 		}()
 	}
-	f(0, per)
+	f(0, min(per, n)) // per > n only where minSpan < spanAlign (tests)
 	wg.Wait()
 }
 
@@ -283,6 +308,13 @@ func readMask(k, m []byte, f dropout.MaskFormat) {
 // element pl.MaskIndex(i), walking the canonical dims with counters.
 func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *dropout.Plan) {
 	n := pl.N
+	if n == 0 {
+		// An empty tensor whose mask is not: a zero-sized axis that the
+		// noise shape broadcasts (Shape (3, 0, 4), NoiseShape (3, 1, 4)).
+		// There is nothing to write, and the walk below would divide by
+		// the zero-sized dim.
+		return
+	}
 	dims, bc := pl.Dims, pl.Bcast
 	// mask stride of each canonical dim (0 where broadcast)
 	ms := make([]int, len(dims))

@@ -21,7 +21,33 @@
 // and the conformance suite runs against each.
 //
 // Conventions: destination first, as in the root package; both backends take
-// host tensors (dropout.Float32s, dropout.Float64s, dropout.Bytes) and the
-// buffers their own Alloc returns. 16-bit data and alpha dropout return
-// dropout.ErrDType and dropout.ErrUnsupported until they are implemented.
+// host tensors (dropout.Float32s, dropout.Float64s, dropout.Bytes, buffers
+// from dropout.NewHostBuffer) and the buffers either backend's Alloc
+// returns. 16-bit data and alpha dropout return dropout.ErrDType and
+// dropout.ErrUnsupported until they are implemented.
+//
+// # Buffers
+//
+// Alloc returns host memory that knows its backend: after the backend's
+// Close, its Read and Write and any call with it return dropout.ErrClosed
+// (Release still works). A released buffer, as any operand or through Read
+// and Write, gives dropout.ErrReleased. Alloc refuses, with
+// dropout.ErrOutOfMemory naming the bytes wanted and available, a request
+// beyond the memory the machine (MemAvailable) and the process's cgroups
+// have left (internal/memlimit), or one whose size in bytes overflows.
+// Other backends (OpenCL, Vulkan) take host slices, not these buffers.
+//
+// # Concurrency
+//
+// Both backends are safe for concurrent use by multiple goroutines: Forward,
+// Backward, Copy and Alloc from any number of goroutines run side by side,
+// each on its own worker goroutines, with nothing shared but the
+// backend's open/closed state. Nothing is serialised except Close, which
+// waits for the calls in flight (they hold a read lock of a sync.RWMutex
+// while they run) and then makes every later call return
+// dropout.ErrClosed. As with slices, calls that write the same tensor (or
+// one reads what another writes) at the same time race on its contents;
+// results otherwise do not depend on what else runs. The CPU backend's
+// calls each split their work over up to Options.Threads goroutines, so
+// many concurrent large calls oversubscribe the cores (correct, not faster).
 package cpu

@@ -34,6 +34,11 @@ type span struct {
 // that p = 0.5 costs no mispredicted branches. Elements before the first
 // block boundary and after the last whole block take the word one at a
 // time.
+//
+// Every kernel counts in stream words g (uint64), never in block indices:
+// word arithmetic wraps modulo 2^64 as the contract says, so the block
+// g>>2 after 2^62-1 is 0. (Counting blocks b and incrementing b would
+// reach 2^62, whose counter (0, 0x40000000) is not block 0.)
 
 // block is the unrolled Go Philox of internal/philox: the four words of
 // stream block b under key (k0, k1).
@@ -76,11 +81,11 @@ func fwd32Generic(y, x []float32, bits, bytes []byte, a *span) {
 		one(i, drop(philox.Word(a.seed, a.g0+uint64(i)), t))
 	}
 	k0, k1 := uint32(a.seed), uint32(a.seed>>32)
-	b := (a.g0 + uint64(h)) >> 2
+	g := a.g0 + uint64(h) // a block's first word: it wraps mod 2^64, as the stream does
 	xs, ys := x[h:body], y[h:body]
 	for i := h; len(xs) >= 4 && len(ys) >= 4; i += 4 {
-		w0, w1, w2, w3 := block(b, k0, k1)
-		b++
+		w0, w1, w2, w3 := block(g>>2, k0, k1)
+		g += 4
 		d0, d1, d2, d3 := drop(w0, t), drop(w1, t), drop(w2, t), drop(w3, t)
 		ys[0] = math.Float32frombits(math.Float32bits(xs[0]*s) & (uint32(d0) - 1))
 		ys[1] = math.Float32frombits(math.Float32bits(xs[1]*s) & (uint32(d1) - 1))
@@ -124,11 +129,11 @@ func fwd64Generic(y, x []float64, bits, bytes []byte, a *span) {
 		one(i, drop(philox.Word(a.seed, a.g0+uint64(i)), t))
 	}
 	k0, k1 := uint32(a.seed), uint32(a.seed>>32)
-	b := (a.g0 + uint64(h)) >> 2
+	g := a.g0 + uint64(h) // a block's first word: it wraps mod 2^64, as the stream does
 	xs, ys := x[h:body], y[h:body]
 	for i := h; len(xs) >= 4 && len(ys) >= 4; i += 4 {
-		w0, w1, w2, w3 := block(b, k0, k1)
-		b++
+		w0, w1, w2, w3 := block(g>>2, k0, k1)
+		g += 4
 		d0, d1, d2, d3 := drop(w0, t), drop(w1, t), drop(w2, t), drop(w3, t)
 		ys[0] = math.Float64frombits(math.Float64bits(xs[0]*s) & (d0 - 1))
 		ys[1] = math.Float64frombits(math.Float64bits(xs[1]*s) & (d1 - 1))
@@ -155,10 +160,10 @@ func keepGeneric(k []byte, a *span) {
 		k[i] = byte(drop(philox.Word(a.seed, a.g0+uint64(i)), t) ^ 1)
 	}
 	k0, k1 := uint32(a.seed), uint32(a.seed>>32)
-	b := (a.g0 + uint64(h)) >> 2
+	g := a.g0 + uint64(h)
 	for i := h; i < body; i += 4 {
-		w0, w1, w2, w3 := block(b, k0, k1)
-		b++
+		w0, w1, w2, w3 := block(g>>2, k0, k1)
+		g += 4
 		storeKeep(k[i:i+4:i+4], drop(w0, t), drop(w1, t), drop(w2, t), drop(w3, t))
 	}
 	for i := body; i < n; i++ {

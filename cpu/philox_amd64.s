@@ -24,14 +24,14 @@ DATA philoxM1<>+24(SB)/4, $0xcd9e8d57
 DATA philoxM1<>+28(SB)/4, $0xcd9e8d57
 GLOBL philoxM1<>(SB), RODATA|NOPTR, $32
 
-DATA philoxInc<>+0(SB)/8, $0x0000000000000004
-DATA philoxInc<>+8(SB)/8, $0x0000000000000004
-DATA philoxInc<>+16(SB)/8, $0x0000000000000004
-DATA philoxInc<>+24(SB)/8, $0x0000000000000004
-DATA philoxInc<>+32(SB)/8, $0x0000000000000008
-DATA philoxInc<>+40(SB)/8, $0x0000000000000008
-DATA philoxInc<>+48(SB)/8, $0x0000000000000008
-DATA philoxInc<>+56(SB)/8, $0x0000000000000008
+DATA philoxInc<>+0(SB)/8, $0x0000000000000010
+DATA philoxInc<>+8(SB)/8, $0x0000000000000010
+DATA philoxInc<>+16(SB)/8, $0x0000000000000010
+DATA philoxInc<>+24(SB)/8, $0x0000000000000010
+DATA philoxInc<>+32(SB)/8, $0x0000000000000020
+DATA philoxInc<>+40(SB)/8, $0x0000000000000020
+DATA philoxInc<>+48(SB)/8, $0x0000000000000020
+DATA philoxInc<>+56(SB)/8, $0x0000000000000020
 GLOBL philoxInc<>(SB), RODATA|NOPTR, $64
 
 DATA packPerm<>+0(SB)/4, $0x00000000
@@ -127,12 +127,14 @@ TEXT ·fwd32NoneAVX2(SB), NOSPLIT, $0-56
 
 fwd32NoneAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -345,12 +347,14 @@ TEXT ·fwd32BitsAVX2(SB), NOSPLIT, $0-56
 
 fwd32BitsAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -575,12 +579,14 @@ TEXT ·fwd32BytesAVX2(SB), NOSPLIT, $0-56
 
 fwd32BytesAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -798,12 +804,14 @@ TEXT ·fwd32NoneNTAVX2(SB), NOSPLIT, $0-56
 
 fwd32NoneNTAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -1017,12 +1025,14 @@ TEXT ·fwd32BitsNTAVX2(SB), NOSPLIT, $0-56
 
 fwd32BitsNTAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -1248,12 +1258,14 @@ TEXT ·fwd32BytesNTAVX2(SB), NOSPLIT, $0-56
 
 fwd32BytesNTAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -1472,12 +1484,14 @@ TEXT ·fwd64NoneAVX2(SB), NOSPLIT, $0-56
 
 fwd64NoneAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -1718,12 +1732,14 @@ TEXT ·fwd64BitsAVX2(SB), NOSPLIT, $0-56
 
 fwd64BitsAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -1976,12 +1992,14 @@ TEXT ·fwd64BytesAVX2(SB), NOSPLIT, $0-56
 
 fwd64BytesAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -2227,12 +2245,14 @@ TEXT ·fwd64NoneNTAVX2(SB), NOSPLIT, $0-56
 
 fwd64NoneNTAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -2474,12 +2494,14 @@ TEXT ·fwd64BitsNTAVX2(SB), NOSPLIT, $0-56
 
 fwd64BitsNTAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -2733,12 +2755,14 @@ TEXT ·fwd64BytesNTAVX2(SB), NOSPLIT, $0-56
 
 fwd64BytesNTAVX2_loop:
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ       $0x20, Y2, Y4
-	VPMULUDQ     Y0, Y2, Y5
+	VPSRLQ       $0x22, Y2, Y4
+	VPSRLQ       $0x02, Y2, Y5
+	VPMULUDQ     Y0, Y5, Y5
 	VPSRLQ       $0x20, Y5, Y6
 	VPXOR        32(AX), Y6, Y6
 	VPXOR        (AX), Y4, Y4
-	VPSRLQ       $0x20, Y3, Y7
+	VPSRLQ       $0x22, Y3, Y7
+	VPSRLQ       $0x02, Y3, Y3
 	VPMULUDQ     Y0, Y3, Y3
 	VPSRLQ       $0x20, Y3, Y8
 	VPXOR        32(AX), Y8, Y8
@@ -3222,12 +3246,14 @@ TEXT ·keepBytesAVX2(SB), NOSPLIT, $0-24
 
 keepBytesAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8
@@ -3424,12 +3450,14 @@ TEXT ·wordsAVX2(SB), NOSPLIT, $0-24
 
 wordsAVX2_loop:
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
-	VPSRLQ      $0x20, Y2, Y4
-	VPMULUDQ    Y0, Y2, Y5
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
 	VPSRLQ      $0x20, Y5, Y6
 	VPXOR       32(AX), Y6, Y6
 	VPXOR       (AX), Y4, Y4
-	VPSRLQ      $0x20, Y3, Y7
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
 	VPMULUDQ    Y0, Y3, Y3
 	VPSRLQ      $0x20, Y3, Y8
 	VPXOR       32(AX), Y8, Y8

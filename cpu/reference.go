@@ -9,9 +9,10 @@ import (
 	"github.com/gpudropout/dropout/internal/philox"
 )
 
-// Reference is the oracle backend. Its zero value is ready to use.
+// Reference is the oracle backend. Its zero value is ready to use. It is
+// safe for concurrent use (see the package doc).
 type Reference struct {
-	closed bool
+	st state // open or closed
 }
 
 // NewReference returns a reference backend.
@@ -44,24 +45,27 @@ func (r *Reference) Device() dropout.DeviceInfo {
 	return dropout.DeviceInfo{Backend: "reference", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: 1}
 }
 
-// Alloc returns a host buffer.
+// Alloc returns a zeroed host buffer that belongs to r, as (*CPU).Alloc.
 func (r *Reference) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) {
-	if r.closed {
-		return nil, dropout.ErrClosed
-	}
-	return dropout.NewHostBuffer(dt, n)
+	return alloc(&r.st, dt, n)
 }
 
 // Copy copies host tensors.
 func (r *Reference) Copy(dst, src dropout.Tensor) error {
-	if r.closed {
-		return dropout.ErrClosed
+	if err := r.st.enter("Copy"); err != nil {
+		return err
 	}
-	return dropout.CopyHost(dst, src)
+	defer r.st.exit()
+	d, s, err := copyArgs(dst, src)
+	if err != nil {
+		return err
+	}
+	return dropout.CopyHost(d, s)
 }
 
-// Close marks the backend closed.
-func (r *Reference) Close() error { r.closed = true; return nil }
+// Close waits for the calls in flight and marks the backend closed, as
+// (*CPU).Close.
+func (r *Reference) Close() error { r.st.close(); return nil }
 
 // keeps returns the keep decision of every mask element, as 0/1 float64s:
 // element j is kept iff stream word Offset+j is >= Threshold.
@@ -79,7 +83,11 @@ func keeps(pl *dropout.Plan) []float64 {
 
 // Forward implements dropout.Backend.
 func (r *Reference) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
-	pl, d, s, m, err := r.prepare(dst, x, mask, p)
+	if err := r.st.enter("Forward"); err != nil {
+		return err
+	}
+	defer r.st.exit()
+	pl, d, s, m, err := hostArgs(dst, x, mask, p)
 	if err != nil {
 		return err
 	}
@@ -103,7 +111,11 @@ func (r *Reference) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error
 
 // Backward implements dropout.Backend.
 func (r *Reference) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
-	pl, d, s, m, err := r.prepare(dx, dy, mask, p)
+	if err := r.st.enter("Backward"); err != nil {
+		return err
+	}
+	defer r.st.exit()
+	pl, d, s, m, err := hostArgs(dx, dy, mask, p)
 	if err != nil {
 		return err
 	}
@@ -128,13 +140,6 @@ func (r *Reference) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) erro
 	return nil
 }
 
-func (r *Reference) prepare(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan, d, s dropout.Tensor, m dropout.Bytes, err error) {
-	if r.closed {
-		return pl, nil, nil, nil, dropout.ErrClosed
-	}
-	return hostArgs(dst, src, mask, p)
-}
-
 // hostArgs validates a call on host tensors and unwraps host buffers.
 func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan, d, s dropout.Tensor, m dropout.Bytes, err error) {
 	pl, err = dropout.NewPlan(dst, src, mask, p)
@@ -148,15 +153,15 @@ func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan,
 		return pl, nil, nil, nil, fmt.Errorf("%w: %v data on the CPU backends", dropout.ErrDType, pl.DType)
 	}
 	var ok bool
-	if d, err = host(dst); err != nil {
+	if d, err = operand(dst); err != nil {
 		return
 	}
-	if s, err = host(src); err != nil {
+	if s, err = operand(src); err != nil {
 		return
 	}
 	if pl.Mask != dropout.MaskNone {
 		var mt dropout.Tensor
-		if mt, err = host(mask); err != nil {
+		if mt, err = operand(mask); err != nil {
 			return
 		}
 		if m, ok = mt.(dropout.Bytes); !ok {
@@ -165,17 +170,6 @@ func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan,
 		}
 	}
 	return pl, d, s, m, nil
-}
-
-func host(t dropout.Tensor) (dropout.Tensor, error) {
-	h, ok := dropout.Host(t)
-	if ok {
-		return h, nil
-	}
-	if dropout.IsHostBuffer(t) {
-		return nil, fmt.Errorf("%w: buffer released", dropout.ErrClosed)
-	}
-	return nil, fmt.Errorf("%w: %T is not a host tensor", dropout.ErrForeignBuffer, t)
 }
 
 // apply sets d = keep ? s*scale : 0 element by element in float64 and

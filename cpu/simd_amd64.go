@@ -45,7 +45,7 @@ type avxParams struct {
 	t     [8]uint32     // threshold (< 2^32)
 	s32   [8]float32    // float32 scale
 	s64   [4]float64    // float64 scale
-	ctr   [4]uint64     // first block index b in lanes (b, b+2, b+1, b+3)
+	ctr   [4]uint64     // stream words g, g+8, g+4, g+12 (g = 4b): blocks (b, b+2, b+1, b+3)
 	shift uint64        // bit position in its mask byte of the first element
 	_     [3]uint64
 }
@@ -71,8 +71,9 @@ func (p *avxParams) init(a *span, g uint64, h int) {
 	for l := range p.s64 {
 		p.s64[l] = a.s64
 	}
-	b := g >> 2
-	p.ctr = [4]uint64{b, b + 2, b + 1, b + 3}
+	// Stream words, not block indices: they wrap modulo 2^64 as the stream
+	// does (the kernels take the block index g>>2 of each).
+	p.ctr = [4]uint64{g, g + 8, g + 4, g + 12}
 	p.shift = uint64(h)
 }
 

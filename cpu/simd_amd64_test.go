@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -40,7 +41,10 @@ func TestAVXParamsLayout(t *testing.T) {
 func TestAVX2Words(t *testing.T) {
 	simdOrSkip(t)
 	r := rand.New(rand.NewPCG(1, 2))
-	starts := []uint64{0, 4, 1<<34 - 4, 1<<34 - 32, 1<<34 - 36, 1 << 40, ^uint64(0)&^3 - 1024}
+	starts := []uint64{0, 4, 1<<34 - 4, 1<<34 - 32, 1<<34 - 36, 1 << 40, ^uint64(0)&^3 - 1024,
+		// across the end of the stream (block 2^62-1, then block 0), with
+		// 3, 4, 5 and 1 groups
+		math.MaxUint64 - 3, math.MaxUint64 - 15, math.MaxUint64 - 35, math.MaxUint64 - 27}
 	for i := 0; i < 20; i++ {
 		starts = append(starts, r.Uint64()&^3)
 	}

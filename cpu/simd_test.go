@@ -190,7 +190,8 @@ func alignedAt[T float32 | float64](n, h int) []T {
 func TestSIMDvsPortable(t *testing.T) {
 	k := simdOrSkip(t)
 	lengths := []int{0, 1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 34, 35, 36, 63, 64, 65, 67, 95, 96, 100, 127, 128, 131, 1000, 4099}
-	starts := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 1<<34 - 5, 1<<34 - 32, 1<<34 - 33, math.MaxUint64 - 5000}
+	starts := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 1<<34 - 5, 1<<34 - 32, 1<<34 - 33, math.MaxUint64 - 5000,
+		math.MaxUint64 - 2, math.MaxUint64 - 36} // across the end of the stream
 	ps := []float64{0, 1, 0.5, 0.1, 0.9, 1e-10, 1 - 1e-10, 0x1p-32, 1 - 0x1p-32, 0.3333}
 	n := 0
 	for _, l := range lengths {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 	"testing"
 
@@ -302,14 +303,21 @@ func (s *suite) released(t *testing.T) {
 // allocLimits checks that an allocation beyond any memory is an error, not
 // a crash: the machine's memory, the cgroup's, or the device's.
 func (s *suite) allocLimits(t *testing.T) {
+	// 1<<shift, or the largest int where that does not fit (32-bit).
+	huge := func(shift uint) int {
+		if shift >= bits.UintSize-1 {
+			return math.MaxInt
+		}
+		return 1 << shift
+	}
 	for _, tc := range []struct {
 		dt   dropout.DType
 		n    int
 		want []error
 	}{
-		{dropout.Float32, 1 << 40, []error{dropout.ErrOutOfMemory}},
-		{dropout.Float64, 1 << 41, []error{dropout.ErrOutOfMemory}},
-		{dropout.Uint8, 1 << 50, []error{dropout.ErrOutOfMemory}},
+		{dropout.Float32, huge(40), []error{dropout.ErrOutOfMemory, dropout.ErrLength}},
+		{dropout.Float64, huge(41), []error{dropout.ErrOutOfMemory, dropout.ErrLength}},
+		{dropout.Uint8, huge(50), []error{dropout.ErrOutOfMemory, dropout.ErrLength}},
 		{dropout.Float32, math.MaxInt, []error{dropout.ErrOutOfMemory, dropout.ErrLength}},
 		{dropout.Float64, math.MaxInt / 4, []error{dropout.ErrOutOfMemory, dropout.ErrLength}},
 		{dropout.Float32, -1, []error{dropout.ErrLength}},

@@ -18,6 +18,13 @@
 // (b+4, b+6, b+5, b+7), an order in which one blend and one unpack per pair
 // of words put the 32 words in element order in four registers.
 //
+// A lane holds its block as the stream word g = 4b of the block's first
+// word, not as b: additions on g wrap modulo 2^64 exactly as the stream
+// contract's word arithmetic does, so that block 2^62-1 is followed by
+// block 0, and the counter words are lo32(g>>2) and hi32(g>>2) = g>>34.
+// (Counting b itself in a 64-bit lane would go on to 2^62, whose counter
+// (0, 0x40000000) is not block 0.)
+//
 // The keep decision is word >= T, unsigned: max(word, T) == word. The
 // threshold 2^32 (p = 1) does not fit and is handled by the Go caller. A
 // kept element is x*s (VMULPS/VMULPD), a dropped one the AND with a zero
@@ -55,7 +62,7 @@ const (
 	offT     = 640 // [8]uint32 threshold, broadcast
 	offS32   = 672 // [8]float32 scale, broadcast
 	offS64   = 704 // [4]float64 scale, broadcast
-	offCtr   = 736 // [4]uint64 first block index b in lanes (b, b+2, b+1, b+3)
+	offCtr   = 736 // [4]uint64 first word g = 4b of blocks (b, b+2, b+1, b+3)
 	offShift = 768 // uint64 bit position h of the first element in its mask byte
 	sizeArgs = 800 // 25 rows of 32 bytes
 )
@@ -95,12 +102,13 @@ func globals() {
 	for i := 0; i < 8; i++ {
 		DATA(4*i, U32(m1))
 	}
-	// Row j-1 holds 4j in each 64-bit lane: the counters of set j are set
-	// 0's plus 4j, and row sets-1 advances set 0 to the next group.
+	// Row j-1 holds 16j in each 64-bit lane: the counters (stream words
+	// of the blocks' first words) of set j are set 0's plus 4j blocks, and
+	// row sets-1 advances set 0 to the next group.
 	constInc = GLOBL("philoxInc", attr.RODATA|attr.NOPTR)
 	for j := 1; j <= sets; j++ {
 		for i := 0; i < 4; i++ {
-			DATA(32*(j-1)+8*i, U64(uint64(4*j)))
+			DATA(32*(j-1)+8*i, U64(uint64(16*j)))
 		}
 	}
 	// VPERMD index that undoes the lane interleaving of VPACKSSDW+VPACKSSWB.
@@ -155,8 +163,9 @@ func round(p reg.Register, m0r, m1r Op, c [4]reg.VecVirtual, r int) [4]reg.VecVi
 }
 
 // philox computes the 16*sets stream words of blocks b … b+4*sets-1,
-// where cb holds (b, b+2, b+1, b+3) as 64-bit lanes, and returns them in
-// element order: e[j] holds words 8j … 8j+7. It advances cb by 4*sets.
+// where cb holds the first words 4·(b, b+2, b+1, b+3) as 64-bit lanes, and
+// returns them in element order: e[j] holds words 8j … 8j+7. It advances
+// cb by 4*sets blocks (modulo 2^64 in words, the stream's own wrap).
 func philox(p reg.Register, m0r, m1r Op, cb reg.VecVirtual) []reg.VecVirtual {
 	s := make([][4]reg.VecVirtual, sets)
 	ctr := []reg.VecVirtual{cb}
@@ -168,12 +177,13 @@ func philox(p reg.Register, m0r, m1r Op, cb reg.VecVirtual) []reg.VecVirtual {
 	// Round 0 with c2 = c3 = 0: c0' = c1^k0, c1' = 0, c2' = hi0^k1, c3' = lo0.
 	for j := range s {
 		c1 := YMM()
-		VPSRLQ(U8(32), ctr[j], c1) // hi32 of the block index
+		VPSRLQ(U8(34), ctr[j], c1) // hi32 of the block index g>>2
 		pr := ctr[j]
 		if j == 0 {
 			pr = YMM() // cb lives on
 		}
-		VPMULUDQ(m0r, ctr[j], pr)
+		VPSRLQ(U8(2), ctr[j], pr) // lo32 of the block index in the low half
+		VPMULUDQ(m0r, pr, pr)
 		c2 := YMM()
 		VPSRLQ(U8(32), pr, c2)
 		VPXOR(key(p, 0, 1), c2, c2)

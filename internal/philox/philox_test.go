@@ -66,3 +66,61 @@ func TestFill(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamWrap checks the end of the stream against the definition
+// (DESIGN.md section 3): word 2^64-1 is lane 3 of the block with counter
+// (lo32(2^62-1), hi32(2^62-1), 0, 0) = (0xFFFFFFFF, 0x3FFFFFFF, 0, 0), and
+// the word after it is word 0, lane 0 of counter (0, 0, 0, 0): the block
+// counter g>>2 wraps from 2^62-1 to 0, never reaching 2^62 (whose counter
+// (0, 0x40000000, 0, 0) is another block). The last block's words are
+// golden, like the known answers above.
+func TestStreamWrap(t *testing.T) {
+	top := [4]uint32{0xFFFFFFFF, 0x3FFFFFFF, 0, 0}
+	for _, tc := range []struct {
+		seed        uint64
+		last, first [4]uint32 // blocks 2^62-1 and 0
+	}{
+		{0, [4]uint32{0x7bbbb297, 0xe9d53efe, 0xd66e6d52, 0x31eb18f7}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+		{0x9e3779b97f4a7c15, [4]uint32{0xe1681346, 0x929783b0, 0x3283d586, 0xaf7467e6}, [4]uint32{0x40892754, 0x4f1a097e, 0x261374e1, 0x2f9e2f43}},
+	} {
+		key := Key(tc.seed)
+		if got := Block(top, key); got != tc.last {
+			t.Errorf("seed %#x: Block(%08x) = %08x, want %08x", tc.seed, top, got, tc.last)
+		}
+		if got := Block([4]uint32{}, key); got != tc.first {
+			t.Errorf("seed %#x: Block(0) = %08x, want %08x", tc.seed, got, tc.first)
+		}
+		if got := Words(tc.seed, 1<<62-1); got != tc.last {
+			t.Errorf("seed %#x: Words(2^62-1) = %08x, want %08x", tc.seed, got, tc.last)
+		}
+		w0, w1, w2, w3 := BlockWords(1<<62-1, key[0], key[1])
+		if got := [4]uint32{w0, w1, w2, w3}; got != tc.last {
+			t.Errorf("seed %#x: BlockWords(2^62-1) = %08x, want %08x", tc.seed, got, tc.last)
+		}
+		if got := Word(tc.seed, ^uint64(0)); got != tc.last[3] {
+			t.Errorf("seed %#x: Word(2^64-1) = %08x, want lane 3 of counter (0xFFFFFFFF, 0x3FFFFFFF), %08x", tc.seed, got, tc.last[3])
+		}
+		if got := Word(tc.seed, 0); got != tc.first[0] {
+			t.Errorf("seed %#x: Word(0) = %08x, want lane 0 of counter (0, 0), %08x", tc.seed, got, tc.first[0])
+		}
+		if Block([4]uint32{0, 0x40000000, 0, 0}, key) == tc.first {
+			t.Errorf("seed %#x: the counter (0, 0x40000000) gives block 0's words; the checks here prove nothing", tc.seed)
+		}
+		// Words 2^64-6 … 2^64-1, 0 … 5 in one Fill, and word by word.
+		prev := Block([4]uint32{0xFFFFFFFE, 0x3FFFFFFF, 0, 0}, key) // block 2^62-2
+		next := Block([4]uint32{1, 0, 0, 0}, key)                   // block 1
+		want := []uint32{prev[2], prev[3], tc.last[0], tc.last[1], tc.last[2], tc.last[3],
+			tc.first[0], tc.first[1], tc.first[2], tc.first[3], next[0], next[1]}
+		off := ^uint64(0) - 5
+		got := make([]uint32, len(want))
+		Fill(got, tc.seed, off)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("seed %#x: Fill from 2^64-6, word %d = %08x, want %08x", tc.seed, i, got[i], want[i])
+			}
+			if w := Word(tc.seed, off+uint64(i)); w != want[i] {
+				t.Errorf("seed %#x: Word(2^64-6+%d) = %08x, want %08x", tc.seed, i, w, want[i])
+			}
+		}
+	}
+}
