@@ -85,6 +85,8 @@ type DeviceInfo struct {
 	Memory   int64 // device memory in bytes, 0 if unknown
 	MaxAlloc int64 // largest single allocation in bytes, 0 if unknown
 	Threads  int   // CPU backends: worker goroutines
+	// Caps says what the backend can do on the device.
+	Caps Capabilities
 }
 
 // Options configure Open.

@@ -302,3 +302,43 @@ func TestFailedMeasurement(t *testing.T) {
 		t.Errorf("table lacks the error:\n%s", tab.String())
 	}
 }
+
+// capsDriver opens a cpu backend whose device states it takes no bit masks.
+type capsDriver struct{}
+
+func (capsDriver) Name() string { return "nobits" }
+func (capsDriver) Devices() ([]dropout.DeviceInfo, error) {
+	return []dropout.DeviceInfo{capsBackend{}.Device()}, nil
+}
+func (capsDriver) Open(dropout.Options) (dropout.Backend, error) {
+	return capsBackend{cpu.New(dropout.Options{})}, nil
+}
+
+type capsBackend struct{ dropout.Backend }
+
+func (capsBackend) Name() string { return "nobits" }
+func (capsBackend) Device() dropout.DeviceInfo {
+	return dropout.DeviceInfo{Backend: "nobits", Name: "no bits", Kind: dropout.KindCPU,
+		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: []dropout.MaskFormat{dropout.MaskNone}}}
+}
+
+// TestSkipByCapabilities: a device whose capabilities exclude the run's
+// mask format is skipped with the reason, not measured into an error.
+func TestSkipByCapabilities(t *testing.T) {
+	rep, err := Run(Config{Registry: dropout.Registry{capsDriver{}, cpu.Driver{}}, Sizes: []int{1 << 10}, Iters: 1, Mask: dropout.MaskBits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := false
+	for _, n := range rep.Notes {
+		skipped = skipped || strings.Contains(n, "nobits: skipped: the bits mask format is not supported")
+	}
+	for _, r := range rep.Rows {
+		if r.Backend == "nobits" {
+			t.Errorf("measured a device that cannot run the call: %+v", r)
+		}
+	}
+	if !skipped || len(rep.Errors) != 0 {
+		t.Errorf("notes %q, errors %q", rep.Notes, rep.Errors)
+	}
+}

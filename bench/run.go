@@ -119,6 +119,14 @@ func Run(cfg Config) (*Report, error) {
 			continue
 		}
 		o := opened{b: b, dev: b.Device(), explicit: explicit[n]}
+		if ok, why := o.dev.Caps.Supports(dropout.Float32, cfg.Mask, false, false); !ok && len(o.dev.Caps.DTypes) > 0 {
+			// A device that cannot run the benchmark's calls is skipped,
+			// with the reason (a backend that states no capabilities is
+			// measured and reports its own errors).
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: skipped: %s", n, why))
+			b.Close()
+			continue
+		}
 		if probe, err := b.Alloc(dropout.Float32, 1); err == nil {
 			o.host = dropout.IsHostBuffer(probe)
 			probe.Release()

@@ -57,7 +57,7 @@ func (c *CPU) Kernels() string { return c.k.name }
 
 // Device describes the host CPU.
 func (c *CPU) Device() dropout.DeviceInfo {
-	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads}
+	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads, Caps: caps}
 }
 
 // Alloc returns a zeroed host buffer that belongs to c: after c's Close

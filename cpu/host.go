@@ -9,6 +9,13 @@ import (
 	"github.com/gpudropout/dropout"
 )
 
+// caps are what both CPU backends can do.
+var caps = dropout.Capabilities{
+	DTypes:      []dropout.DType{dropout.Float32, dropout.Float64},
+	MaskFormats: dropout.AllMaskFormats,
+	NoiseShape:  true,
+}
+
 // checkDevice accepts the one device a CPU backend has.
 func checkDevice(backend, sel string) error {
 	if sel == "" || sel == "0" {

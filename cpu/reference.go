@@ -42,7 +42,7 @@ func (r *Reference) Name() string { return "reference" }
 
 // Device describes the host CPU.
 func (r *Reference) Device() dropout.DeviceInfo {
-	return dropout.DeviceInfo{Backend: "reference", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: 1}
+	return dropout.DeviceInfo{Backend: "reference", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: 1, Caps: caps}
 }
 
 // Alloc returns a zeroed host buffer that belongs to r, as (*CPU).Alloc.

@@ -150,14 +150,36 @@ func cmdVersion(stdout, stderr io.Writer, args []string) error {
 
 // deviceJSON is a device in `devices --json`.
 type deviceJSON struct {
-	Index    int    `json:"index"`
-	Name     string `json:"name"`
-	Platform string `json:"platform,omitempty"`
-	Kind     string `json:"kind"`
-	Emulated bool   `json:"emulated"`
-	Memory   int64  `json:"memory_bytes"`
-	MaxAlloc int64  `json:"max_alloc_bytes"`
-	Threads  int    `json:"threads,omitempty"`
+	Index    int      `json:"index"`
+	Name     string   `json:"name"`
+	Platform string   `json:"platform,omitempty"`
+	Kind     string   `json:"kind"`
+	Emulated bool     `json:"emulated"`
+	Memory   int64    `json:"memory_bytes"`
+	MaxAlloc int64    `json:"max_alloc_bytes"`
+	Threads  int      `json:"threads,omitempty"`
+	Caps     capsJSON `json:"capabilities"`
+}
+
+// capsJSON is a device's dropout.Capabilities in `devices --json`.
+type capsJSON struct {
+	DTypes      []string `json:"dtypes"`
+	MaskFormats []string `json:"mask_formats"`
+	NoiseShape  bool     `json:"noise_shape"`
+	Alpha       bool     `json:"alpha"`
+	MaxElements int64    `json:"max_elements,omitempty"`
+	Foreign     bool     `json:"foreign_objects"`
+}
+
+func newCapsJSON(c dropout.Capabilities) capsJSON {
+	j := capsJSON{DTypes: []string{}, MaskFormats: []string{}, NoiseShape: c.NoiseShape, Alpha: c.Alpha, MaxElements: c.MaxElements, Foreign: c.Foreign}
+	for _, t := range c.DTypes {
+		j.DTypes = append(j.DTypes, t.String())
+	}
+	for _, f := range c.MaskFormats {
+		j.MaskFormats = append(j.MaskFormats, f.String())
+	}
+	return j
 }
 
 // backendJSON is a backend in `devices --json`.
@@ -188,7 +210,7 @@ func cmdDevices(stdout, stderr io.Writer, args []string) error {
 		}
 		for _, d := range st.Devices {
 			b.Devices = append(b.Devices, deviceJSON{Index: d.Index, Name: d.Name, Platform: d.Platform, Kind: d.Kind.String(),
-				Emulated: d.Emulated, Memory: d.Memory, MaxAlloc: d.MaxAlloc, Threads: d.Threads})
+				Emulated: d.Emulated, Memory: d.Memory, MaxAlloc: d.MaxAlloc, Threads: d.Threads, Caps: newCapsJSON(d.Caps)})
 		}
 		out = append(out, b)
 	}
@@ -198,14 +220,14 @@ func cmdDevices(stdout, stderr io.Writer, args []string) error {
 		return e.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BACKEND\tINDEX\tDEVICE\tKIND\tMEMORY\tMAX ALLOC\tNOTES")
+	fmt.Fprintln(tw, "BACKEND\tINDEX\tDEVICE\tKIND\tMEMORY\tMAX ALLOC\tCAPABILITIES\tNOTES")
 	for _, b := range out {
 		if !b.Available {
 			note := "unavailable: " + b.Reason
 			if b.Fix != "" {
 				note += "; fix: " + b.Fix
 			}
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\n", b.Backend, note)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\n", b.Backend, note)
 			continue
 		}
 		for _, d := range b.Devices {
@@ -219,10 +241,31 @@ func cmdDevices(stdout, stderr io.Writer, args []string) error {
 			if d.Threads > 0 {
 				notes = append(notes, strconv.Itoa(d.Threads)+" threads")
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", b.Backend, d.Index, d.Name, d.Kind, fmtBytes(d.Memory), fmtBytes(d.MaxAlloc), strings.Join(notes, ", "))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Backend, d.Index, d.Name, d.Kind, fmtBytes(d.Memory), fmtBytes(d.MaxAlloc), capsText(d.Caps), strings.Join(notes, ", "))
 		}
 	}
 	return tw.Flush()
+}
+
+// capsText is a device's capabilities in the devices table.
+func capsText(c capsJSON) string {
+	s := strings.Join(c.DTypes, ",")
+	if s == "" {
+		s = "none"
+	}
+	if len(c.MaskFormats) < len(dropout.AllMaskFormats) {
+		s += " masks:" + strings.Join(c.MaskFormats, ",")
+	}
+	if c.NoiseShape {
+		s += " noise-shape"
+	}
+	if c.Alpha {
+		s += " alpha"
+	}
+	if c.Foreign {
+		s += " foreign"
+	}
+	return s
 }
 
 // fmtBytes writes a byte count in binary units, or "?" when unknown.

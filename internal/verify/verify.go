@@ -174,12 +174,42 @@ var formats = []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.M
 
 func isRef(b dropout.Backend) bool { return b.Name() == "reference" }
 
+// typeNames names the grid's types as the verify table always has:
+// "float32/64" for both.
+func typeNames(dts []dropout.DType) string {
+	if len(dts) == 2 {
+		return "float32/64"
+	}
+	if len(dts) == 1 {
+		return dts[0].String()
+	}
+	return "no types"
+}
+
+// dataTypes returns the data types of the grid (float32, float64) that the
+// device supports, by its capabilities, and a note naming those skipped
+// and why ("" when none is).
+func dataTypes(b dropout.Backend) ([]dropout.DType, string) {
+	caps := b.Device().Caps
+	var run []dropout.DType
+	note := ""
+	for _, dt := range []dropout.DType{dropout.Float32, dropout.Float64} {
+		if ok, why := caps.Supports(dt, dropout.MaskNone, false, false); ok {
+			run = append(run, dt)
+		} else {
+			note += "; skipped: " + why
+		}
+	}
+	return run, note
+}
+
 func forward(b dropout.Backend, c *Config) (string, error) {
 	if isRef(b) {
 		return "is the reference (checked against the stream contract)", nil
 	}
 	cases := 0
-	for _, dt := range []dropout.DType{dropout.Float32, dropout.Float64} {
+	dts, note := dataTypes(b)
+	for _, dt := range dts {
 		for _, n := range c.Sizes {
 			x := dropouttest.Data(dt, n, uint64(n)+1)
 			for _, p := range c.Ps {
@@ -207,12 +237,13 @@ func forward(b dropout.Backend, c *Config) (string, error) {
 	for _, n := range c.Sizes {
 		largest = max(largest, n)
 	}
-	return fmt.Sprintf("%d cases equal (float32/64, n up to %d, %d p, %d offsets, 3 mask formats)", cases, largest, len(c.Ps), len(c.Offsets)), nil
+	return fmt.Sprintf("%d cases equal (%s, n up to %d, %d p, %d offsets, 3 mask formats)%s", cases, typeNames(dts), largest, len(c.Ps), len(c.Offsets), note), nil
 }
 
 func backward(b dropout.Backend, c *Config) (string, error) {
 	cases := 0
-	for _, dt := range []dropout.DType{dropout.Float32, dropout.Float64} {
+	dts, note := dataTypes(b)
+	for _, dt := range dts {
 		for _, n := range c.Sizes {
 			dy := dropouttest.Data(dt, n, 99)
 			for _, p := range []float64{0, 0.1, 0.5, 1} {
@@ -248,7 +279,7 @@ func backward(b dropout.Backend, c *Config) (string, error) {
 			}
 		}
 	}
-	return fmt.Sprintf("%d cases equal (regenerated and from bits/bytes masks)", cases), nil
+	return fmt.Sprintf("%d cases equal (regenerated and from bits/bytes masks)%s", cases, note), nil
 }
 
 func noise(b dropout.Backend, c *Config) (string, error) {

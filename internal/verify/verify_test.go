@@ -86,3 +86,32 @@ func TestBrokenBackends(t *testing.T) {
 		t.Error("the keep rate passed a backend that drops 1% too many")
 	}
 }
+
+// f32Only is a cpu backend whose device states float32 only, and refuses
+// float64 as such a device would.
+type f32Only struct{ dropout.Backend }
+
+func (f32Only) Device() dropout.DeviceInfo {
+	return dropout.DeviceInfo{Backend: "cpu", Name: "f32", Kind: dropout.KindCPU,
+		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats, NoiseShape: true}}
+}
+
+func (b f32Only) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
+	if x.DType() != dropout.Float32 {
+		return dropout.ErrDType
+	}
+	return b.Backend.Forward(dst, x, mask, p)
+}
+
+// TestCapabilitiesSkip: verify runs the types a device has and names the
+// ones it skips, instead of failing on them.
+func TestCapabilitiesSkip(t *testing.T) {
+	for _, r := range Run(f32Only{cpu.New(dropout.Options{})}, small, nil) {
+		if !r.Pass {
+			t.Errorf("%s: %s", r.Check, r.Detail)
+		}
+		if strings.HasPrefix(r.Check, "bit-exact") && !strings.Contains(r.Detail, "skipped: float64 data is not supported") {
+			t.Errorf("%s: %q does not name the skipped type", r.Check, r.Detail)
+		}
+	}
+}
