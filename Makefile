@@ -6,7 +6,7 @@ GO ?= go
 GOFLAGS_TEST ?= -race -timeout 30m
 BIN := bin/dropout
 
-# Debian packages (DESIGN.md section 7): OpenCL on PoCL, Vulkan on lavapipe,
+# Debian packages: OpenCL on PoCL, Vulkan on lavapipe (no GPU needed),
 # their checkers, and the shader compiler for `go generate`.
 DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers oclgrind clinfo \
 	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc \

@@ -8,7 +8,7 @@ import (
 // MaskFormat says how a mask is stored.
 type MaskFormat uint8
 
-// The mask formats (DESIGN.md section 4).
+// The mask formats (CONTRACT.md §10).
 const (
 	// MaskNone stores nothing: backward regenerates the mask from (seed, offset).
 	MaskNone MaskFormat = iota

@@ -159,7 +159,7 @@ func compareSIMD(t testing.TB, k kernels, c simdCase) {
 		if kP[i] != kS[i] {
 			report("keep[%d]: portable %d, %s %d", i, kP[i], k.name, kS[i])
 		}
-		// and both against the definition (DESIGN.md section 3)
+		// and both against the definition (CONTRACT.md §2)
 		if want := b2u8(uint64(philox.Word(c.seed, c.g0+uint64(i))) >= a.t); kP[i] != want {
 			report("keep[%d]: portable %d, stream definition %d", i, kP[i], want)
 		}

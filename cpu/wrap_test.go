@@ -10,7 +10,7 @@ import (
 	"github.com/gpudropout/dropout/internal/philox"
 )
 
-// wrapOracle is the stream contract (DESIGN.md section 3) written out for
+// wrapOracle is the stream contract (CONTRACT.md §2) written out for
 // one call, straight from internal/philox's words: mask element j uses word
 // offset+j (mod 2^64), tensor element i uses the mask element its
 // coordinates select under the noise shape.
@@ -230,7 +230,7 @@ func wrapBackends(threads int) []struct {
 
 // TestOffsetWrap checks calls that cross the end of the stream, where word
 // 2^64-1 is followed by word 0 and the block counter g>>2 wraps from 2^62-1
-// to 0 (DESIGN.md section 3): offsets 2^64-k for k = 1 … 40, sizes that put
+// to 0 (CONTRACT.md §2): offsets 2^64-k for k = 1 … 40, sizes that put
 // the wrap at every position of a Philox block, a bit-mask byte and a
 // 32-element kernel group, thread counts 1, 2, 3 and 7, both kernel sets,
 // float32 and float64, every mask format, backward from a stored mask and

@@ -50,7 +50,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// Philox4x32 constants (DESIGN.md section 3).
+// Philox4x32 constants (CONTRACT.md §2).
 const (
 	m0 = 0xD2511F53
 	m1 = 0xCD9E8D57

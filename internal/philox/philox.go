@@ -1,5 +1,5 @@
 // Package philox is the one Go implementation of Philox4x32-10 and of the
-// dropout keystream built on it (DESIGN.md section 3).
+// dropout keystream built on it (CONTRACT.md §2).
 //
 // The kernel languages (OpenCL C, GLSL) each carry their own copy; all of
 // them are tested against the same known-answer vectors.

@@ -68,7 +68,7 @@ func TestFill(t *testing.T) {
 }
 
 // TestStreamWrap checks the end of the stream against the definition
-// (DESIGN.md section 3): word 2^64-1 is lane 3 of the block with counter
+// (CONTRACT.md §2): word 2^64-1 is lane 3 of the block with counter
 // (lo32(2^62-1), hi32(2^62-1), 0, 0) = (0xFFFFFFFF, 0x3FFFFFFF, 0, 0), and
 // the word after it is word 0, lane 0 of counter (0, 0, 0, 0): the block
 // counter g>>2 wraps from 2^62-1 to 0, never reaching 2^62 (whose counter
