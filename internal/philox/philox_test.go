@@ -2,22 +2,13 @@ package philox
 
 import "testing"
 
-// The Random123 known-answer vectors for philox4x32_10 (kat_vectors in the
-// Random123 distribution). These words must never change: every backend and
-// every saved mask depends on them.
+// TestKnownAnswers checks Block against the Random123 known-answer vectors
+// of kat.txt (see also TestKATFile). These words must never change: every
+// backend and every saved mask depends on them.
 func TestKnownAnswers(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		ctr  [4]uint32
-		key  [2]uint32
-		want [4]uint32
-	}{
-		{"zeros", [4]uint32{0, 0, 0, 0}, [2]uint32{0, 0}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-		{"ones", [4]uint32{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, [2]uint32{0xffffffff, 0xffffffff}, [4]uint32{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-		{"pi", [4]uint32{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, [2]uint32{0xa4093822, 0x299f31d0}, [4]uint32{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
-	} {
-		if got := Block(tc.ctr, tc.key); got != tc.want {
-			t.Errorf("%s: Block(%08x, %08x) = %08x, want %08x", tc.name, tc.ctr, tc.key, got, tc.want)
+	for _, k := range KnownAnswers() {
+		if got := Block(k.Ctr, k.Key); got != k.Out {
+			t.Errorf("%s: Block(%08x, %08x) = %08x, want %08x", k.Name, k.Ctr, k.Key, got, k.Out)
 		}
 	}
 }
@@ -38,7 +29,7 @@ func TestStreamLayout(t *testing.T) {
 		}
 	}
 	// The zero seed, block 0 is the "zeros" known answer.
-	zeros := [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}
+	zeros := KnownAnswers()[0].Out
 	for g := uint64(0); g < 4; g++ {
 		if got := Word(0, g); got != zeros[g] {
 			t.Errorf("Word(0, %d) = %08x, want %08x", g, got, zeros[g])
