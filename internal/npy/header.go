@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -978,7 +979,7 @@ func parseHeaderText(major byte, hdr []byte) (h Header, descr pyValue, descrSrc 
 	unexpected := false
 	for i, k := range d.elts {
 		if k.kind != pyStr {
-			keys = append(keys, string(norm[k.pos:k.end]))
+			keys = append(keys, oneLine(norm[k.pos:k.end]))
 			unexpected = true
 			continue
 		}
@@ -998,26 +999,26 @@ func parseHeaderText(major byte, hdr []byte) (h Header, descr pyValue, descrSrc 
 		return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (keys %s; want exactly %s)", ErrFormat, strings.Join(keys, ", "), headerKeys)
 	}
 	if shape.kind != pyTuple {
-		return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (shape %s is not a tuple of integers)", ErrFormat, string(norm[shape.pos:shape.end]))
+		return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (shape %s is not a tuple of integers)", ErrFormat, oneLine(norm[shape.pos:shape.end]))
 	}
 	h.Shape = make([]int, len(shape.elts))
 	for i, e := range shape.elts {
 		if e.kind != pyInt && e.kind != pyBool {
-			return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (shape %s is not a tuple of integers)", ErrFormat, string(norm[shape.pos:shape.end]))
+			return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (shape %s is not a tuple of integers)", ErrFormat, oneLine(norm[shape.pos:shape.end]))
 		}
 		if e.big {
-			return Header{}, pyValue{}, "", fmt.Errorf("%w: shape %s is too large", ErrFormat, string(norm[shape.pos:shape.end]))
+			return Header{}, pyValue{}, "", fmt.Errorf("%w: shape %s is too large", ErrFormat, oneLine(norm[shape.pos:shape.end]))
 		}
 		h.Shape[i] = e.num
 	}
 	if order.kind != pyBool {
-		return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (fortran_order %s is not True or False)", ErrFormat, string(norm[order.pos:order.end]))
+		return Header{}, pyValue{}, "", fmt.Errorf("%w: corrupt header (fortran_order %s is not True or False)", ErrFormat, oneLine(norm[order.pos:order.end]))
 	}
 	h.Fortran = order.num == 1
 	if descr.kind == pyStr {
 		h.Descr = descr.str
 	}
-	return h, descr, string(norm[descr.pos:descr.end]), nil
+	return h, descr, oneLine(norm[descr.pos:descr.end]), nil
 }
 
 // pyRepr quotes s as Python's repr does for a str.
@@ -1097,4 +1098,12 @@ func formatHeader(descr string, fortran bool, shape []int) []byte {
 	b = append(b, body...)
 	b = append(b, strings.Repeat(" ", pad)...)
 	return append(b, '\n')
+}
+
+// oneLine returns header text for an error message on one line: control
+// characters (a header may hold carriage returns and newlines anywhere
+// that Python allows white space) are written as Go escapes.
+func oneLine(r []rune) string {
+	q := strconv.Quote(string(r))
+	return q[1 : len(q)-1]
 }
