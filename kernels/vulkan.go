@@ -27,7 +27,9 @@ type GLSLShader struct {
 //   - mask: writes a bits (1) or bytes (2) mask only, the first pass of a
 //     noise-shape call
 //   - apply: applies a broadcast bits (1) or bytes (2) mask
-//   - philox_kat: the Philox4x32-10 known-answer test
+//   - philox_kat: the Philox4x32-10 known-answer test (0), and the test
+//     of the stream's block arithmetic, which wraps the 62-bit block
+//     counter from 2^62-1 to 0 (1)
 //
 // and the float64 variants dropout_f64 and apply_f64. All share
 // glsl/common.glsl: Philox, the keep rule and the push-constant block.

@@ -140,23 +140,23 @@ func newPush(pl *dropout.Plan) push {
 // setOffset sets the stream word of the dispatch's element 0.
 func (pc *push) setOffset(g uint64) { pc[pcOffLo], pc[pcOffHi] = uint32(g), uint32(g>>32) }
 
-// dispatch records one dispatch over inv work items followed by a
-// barrier, submitting first when the submission has no descriptor sets
-// left. The shaders loop over their items with a grid stride, so a
-// dispatch runs at most limits.invCap invocations.
-func (b *Backend) dispatch(a *vkx.Algorithm, r [vkx.Bindings]vkx.Range, pc *push, inv uint64) error {
-	set, err := b.seq.Bind(r)
+// dispatch records one dispatch over inv work items on w's sequence,
+// followed by a barrier, submitting first when the submission has no
+// descriptor sets left. The shaders loop over their items with a grid
+// stride, so a dispatch runs at most limits.invCap invocations.
+func (b *Backend) dispatch(w *worker, a *vkx.Algorithm, r [vkx.Bindings]vkx.Range, pc *push, inv uint64) error {
+	set, err := w.seq.Bind(r)
 	if errors.Is(err, vkx.ErrSetsFull) {
-		if err = b.seq.Submit(); err == nil {
-			set, err = b.seq.Bind(r)
+		if err = w.seq.Submit(); err == nil {
+			set, err = w.seq.Bind(r)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if err := b.seq.Dispatch(a, set, (*[vkx.PushWords]uint32)(pc), min(inv, b.lim.invCap)); err != nil {
+	if err := w.seq.Dispatch(a, set, (*[vkx.PushWords]uint32)(pc), min(inv, b.lim.invCap)); err != nil {
 		return err
 	}
-	b.seq.Barrier()
+	w.seq.Barrier()
 	return nil
 }

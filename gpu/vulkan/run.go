@@ -21,21 +21,26 @@ func (b *Backend) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error 
 	return b.run(dx, dy, mask, p, true)
 }
 
-// operand is one tensor of a call: a buffer of this backend or host bytes.
+// operand is one tensor of a call: a buffer of this backend (acquired for
+// the call, its storage in buf) or host bytes.
 type operand struct {
 	dev  *Buffer
+	buf  *vkx.Buffer
 	host []byte
 }
 
+// operand returns t as an operand. A buffer is acquired: the call must
+// release it (call.release).
 func (b *Backend) operand(t dropout.Tensor) (operand, error) {
 	if x, ok := t.(*Buffer); ok {
 		if x.b != b {
 			return operand{}, fmt.Errorf("%w: a buffer of another vulkan backend", dropout.ErrForeignBuffer)
 		}
-		if err := x.live(); err != nil {
+		buf, err := x.acquire()
+		if err != nil {
 			return operand{}, err
 		}
-		return operand{dev: x}, nil
+		return operand{dev: x, buf: buf}, nil
 	}
 	h, err := hostBytes(t)
 	return operand{host: h}, err
@@ -49,12 +54,23 @@ type call struct {
 	module string
 	y, x   operand
 	m      operand // zero with MaskNone
+	w      *worker
+}
+
+// release gives back the buffers the call acquired.
+func (c *call) release() {
+	for _, o := range []operand{c.y, c.x, c.m} {
+		if o.dev != nil {
+			o.dev.unacquire()
+		}
+	}
 }
 
 func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward bool) error {
-	if b.close {
-		return dropout.ErrClosed
+	if err := b.enter(); err != nil {
+		return err
 	}
+	defer b.leave()
 	pl, err := dropout.NewPlan(dst, src, mask, p)
 	if err != nil {
 		return err
@@ -73,6 +89,7 @@ func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 	default:
 		return fmt.Errorf("%w: %v data on the vulkan backend", dropout.ErrDType, pl.DType)
 	}
+	defer c.release()
 	if c.y, err = b.operand(dst); err != nil {
 		return err
 	}
@@ -84,20 +101,18 @@ func (b *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 			return err
 		}
 	}
-	if pl.N == 0 {
+	if pl.N == 0 && !(c.gen && pl.Mask != dropout.MaskNone && pl.MaskN > 0) {
+		// Nothing to compute (an empty tensor still gets the mask of its
+		// noise shape, below).
 		return nil
 	}
-	if pl.Broadcast() {
-		err = b.broadcast(&c)
-	} else {
-		err = b.elementwise(&c)
-	}
-	if err != nil {
-		if e := b.seq.Abandon(); e != nil {
-			err = fmt.Errorf("%w (and %v)", err, e)
+	return b.withWorker(func(w *worker) error {
+		c.w = w
+		if pl.Broadcast() {
+			return b.broadcast(&c)
 		}
-	}
-	return b.validated(b.wrap(err))
+		return b.elementwise(&c)
+	})
 }
 
 // maskSpan returns the mask bytes of elements [lo, hi) (lo a multiple of 32)
@@ -115,9 +130,9 @@ func maskSpan(f dropout.MaskFormat, lo, hi int) (off, n, words uint64) {
 // stage returns the device side of bytes [off, off+n) of operand o: its own
 // buffer at that offset, or the scratch buffer *dev (grown to words bytes)
 // with, if in, the host bytes uploaded through the staging buffer *st.
-func (b *Backend) stage(o operand, off, n, words uint64, dev, st **vkx.Buffer, in bool) (view, error) {
+func (b *Backend) stage(w *worker, o operand, off, n, words uint64, dev, st **vkx.Buffer, in bool) (view, error) {
 	if o.dev != nil {
-		return view{buf: o.dev.buf, off: off}, nil
+		return view{buf: o.buf, off: off}, nil
 	}
 	d, err := b.get(dev, words, vkx.DeviceLocal)
 	if err != nil {
@@ -129,7 +144,7 @@ func (b *Backend) stage(o operand, off, n, words uint64, dev, st **vkx.Buffer, i
 	}
 	if in {
 		copy(s.Host(), o.host[off:off+n])
-		if err := b.seq.Copy(d, 0, s, 0, n); err != nil {
+		if err := w.seq.Copy(d, 0, s, 0, n); err != nil {
 			return view{}, err
 		}
 	}
@@ -156,7 +171,11 @@ func (b *Backend) elementwise(c *call) error {
 	case pl.Mask == dropout.MaskBytes:
 		mode = modeReadBytes
 	}
-	alg := b.algs[algKey{c.module, mode}]
+	alg, err := b.alg(c.module, mode)
+	if err != nil {
+		return err
+	}
+	sc := &c.w.sc
 	chunk := b.lim.chunk(c.es, pl.Mask)
 	pc := newPush(pl)
 	es := uint64(c.es)
@@ -165,31 +184,31 @@ func (b *Backend) elementwise(c *call) error {
 		dOff, dN := uint64(p0)*es, uint64(p1-p0)*es
 		// x and y share the scratch data buffer when both are on the host:
 		// the call runs in place there.
-		X, err := b.stage(c.x, dOff, dN, dN, &b.sc.data, &b.sc.sdata, true)
+		X, err := b.stage(c.w, c.x, dOff, dN, dN, &sc.data, &sc.sdata, true)
 		if err != nil {
 			return err
 		}
 		Y := view{buf: X.buf}
 		if c.y.dev != nil || c.x.dev != nil {
-			if Y, err = b.stage(c.y, dOff, dN, dN, &b.sc.data, &b.sc.sdata, false); err != nil {
+			if Y, err = b.stage(c.w, c.y, dOff, dN, dN, &sc.data, &sc.sdata, false); err != nil {
 				return err
 			}
 		}
 		var M view
 		mOff, mN, mWords := maskSpan(pl.Mask, p0, p1)
 		if pl.Mask != dropout.MaskNone {
-			if M, err = b.stage(c.m, mOff, mN, mWords, &b.sc.mask, &b.sc.smask, !c.gen); err != nil {
+			if M, err = b.stage(c.w, c.m, mOff, mN, mWords, &sc.mask, &sc.smask, !c.gen); err != nil {
 				return err
 			}
 		}
-		b.seq.Barrier()
+		c.w.seq.Barrier()
 		if pl.Copy && pl.Mask == dropout.MaskNone {
 			// p = 0 without a mask: y is a bit copy of x
 			if X.buf != Y.buf || X.off != Y.off {
-				if err := b.seq.Copy(Y.buf, Y.off, X.buf, X.off, dN); err != nil {
+				if err := c.w.seq.Copy(Y.buf, Y.off, X.buf, X.off, dN); err != nil {
 					return err
 				}
-				b.seq.Barrier()
+				c.w.seq.Barrier()
 			}
 		}
 		for c0 := 0; c0 < p1-p0 && !(pl.Copy && pl.Mask == dropout.MaskNone); c0 += chunk {
@@ -222,7 +241,7 @@ func (b *Backend) elementwise(c *call) error {
 			default:
 				inv = uint64(cnt+3) / 4
 			}
-			if err := b.dispatch(alg, r, &pc, inv); err != nil {
+			if err := b.dispatch(c.w, alg, r, &pc, inv); err != nil {
 				return err
 			}
 		}
@@ -239,23 +258,23 @@ func (b *Backend) elementwise(c *call) error {
 // copies the staged results into the host tensors.
 func (b *Backend) finish(c *call, Y, M view, dOff, dN, mOff, mN uint64) error {
 	if c.y.dev == nil {
-		if err := b.seq.Copy(b.sc.sdata, 0, Y.buf, 0, dN); err != nil {
+		if err := c.w.seq.Copy(c.w.sc.sdata, 0, Y.buf, 0, dN); err != nil {
 			return err
 		}
 	}
 	if c.gen && c.m.host != nil {
-		if err := b.seq.Copy(b.sc.smask, 0, M.buf, 0, mN); err != nil {
+		if err := c.w.seq.Copy(c.w.sc.smask, 0, M.buf, 0, mN); err != nil {
 			return err
 		}
 	}
-	if err := b.seq.Submit(); err != nil {
+	if err := c.w.seq.Submit(); err != nil {
 		return err
 	}
 	if c.y.dev == nil {
-		copy(c.y.host[dOff:dOff+dN], b.sc.sdata.Host())
+		copy(c.y.host[dOff:dOff+dN], c.w.sc.sdata.Host())
 	}
 	if c.gen && c.m.host != nil {
-		copy(c.m.host[mOff:mOff+mN], b.sc.smask.Host())
+		copy(c.m.host[mOff:mOff+mN], c.w.sc.smask.Host())
 	}
 	return nil
 }
@@ -281,25 +300,26 @@ func (b *Backend) broadcast(c *call) error {
 	}
 	es := uint64(c.es)
 	dN := uint64(pl.N) * es
-	X, err := b.stage(c.x, 0, dN, dN, &b.sc.data, &b.sc.sdata, true)
+	sc := &c.w.sc
+	X, err := b.stage(c.w, c.x, 0, dN, dN, &sc.data, &sc.sdata, true)
 	if err != nil {
 		return err
 	}
 	Y := view{buf: X.buf}
 	if c.y.dev != nil || c.x.dev != nil {
-		if Y, err = b.stage(c.y, 0, dN, dN, &b.sc.data, &b.sc.sdata, false); err != nil {
+		if Y, err = b.stage(c.w, c.y, 0, dN, dN, &sc.data, &sc.sdata, false); err != nil {
 			return err
 		}
 	}
 	var M view
 	if pl.Mask == dropout.MaskNone {
-		if M.buf, err = b.get(&b.sc.mask, mWords, vkx.DeviceLocal); err != nil {
+		if M.buf, err = b.get(&sc.mask, mWords, vkx.DeviceLocal); err != nil {
 			return err
 		}
-	} else if M, err = b.stage(c.m, 0, mN, mWords, &b.sc.mask, &b.sc.smask, !c.gen); err != nil {
+	} else if M, err = b.stage(c.w, c.m, 0, mN, mWords, &sc.mask, &sc.smask, !c.gen); err != nil {
 		return err
 	}
-	b.seq.Barrier()
+	c.w.seq.Barrier()
 	pc := newPush(pl)
 	mode := uint32(maskBits)
 	if f == dropout.MaskBytes {
@@ -310,6 +330,10 @@ func (b *Backend) broadcast(c *call) error {
 		return err
 	}
 	if c.gen {
+		malg, err := b.alg("mask", mode)
+		if err != nil {
+			return err
+		}
 		// invocations own 32 mask elements: one word of bits, 8 of bytes
 		perWord := uint64(32)
 		if f == dropout.MaskBytes {
@@ -321,7 +345,7 @@ func (b *Backend) broadcast(c *call) error {
 			pc[pcCount] = uint32(j1 - j0)
 			pc[pcMBase] = uint32(uint64(j0) / perWord)
 			pc.setOffset(pl.Offset + uint64(j0))
-			if err := b.dispatch(b.algs[algKey{"mask", mode}], [vkx.Bindings]vkx.Range{mr, mr, mr}, &pc, (uint64(j1-j0)+31)/32); err != nil {
+			if err := b.dispatch(c.w, malg, [vkx.Bindings]vkx.Range{mr, mr, mr}, &pc, (uint64(j1-j0)+31)/32); err != nil {
 				return err
 			}
 		}
@@ -330,7 +354,10 @@ func (b *Backend) broadcast(c *call) error {
 	if pl.DType == dropout.Float64 {
 		module = "apply_f64"
 	}
-	alg := b.algs[algKey{module, mode}]
+	alg, err := b.alg(module, mode)
+	if err != nil {
+		return err
+	}
 	chunk := b.lim.chunk(c.es, dropout.MaskNone)
 	pc[pcMBase] = 0
 	for c0 := 0; c0 < pl.N; c0 += chunk {
@@ -345,7 +372,7 @@ func (b *Backend) broadcast(c *call) error {
 		r[2] = mr
 		pc[pcCount] = uint32(c1 - c0)
 		pc[pcI0] = uint32(c0)
-		if err := b.dispatch(alg, r, &pc, uint64(c1-c0)); err != nil {
+		if err := b.dispatch(c.w, alg, r, &pc, uint64(c1-c0)); err != nil {
 			return err
 		}
 	}

@@ -42,13 +42,14 @@ func checkMessages(t *testing.T, b *Backend) {
 }
 
 // opener returns an open function for dropouttest.Run whose backends are
-// checked for validation messages when the test ends.
+// checked for validation messages when the test ends. The suite calls it
+// from several goroutines.
 func opener(t *testing.T, opts dropout.Options) func() (dropout.Backend, error) {
+	opts.Debug = true
+	if opts.Device == "" {
+		opts.Device = lavapipe
+	}
 	return func() (dropout.Backend, error) {
-		opts.Debug = true
-		if opts.Device == "" {
-			opts.Device = lavapipe
-		}
 		b, err := Open(opts)
 		if err != nil {
 			return nil, err

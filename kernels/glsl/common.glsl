@@ -48,11 +48,24 @@ uvec4 philox(uvec4 c, uvec2 k) {
     return c;
 }
 
-// add64 returns the 64-bit a + d.
+// add64 returns the 64-bit a + d, modulo 2^64 (the stream's word arithmetic).
 uvec2 add64(uvec2 a, uint d) {
     uint carry;
     uint lo = uaddCarry(a.x, d, carry);
     return uvec2(lo, a.y + carry);
+}
+
+// Stream words g are 64-bit (lo, hi) and wrap modulo 2^64, so their Philox
+// block counters g >> 2 are 62-bit and wrap modulo 2^62: after block
+// 2^62 - 1 (words 2^64-4 .. 2^64-1) comes block 0 (words 0 .. 3). Every
+// shader steps through blocks with blockAt, never with a bare add64 on a
+// block counter (which would carry into bit 62 and give block 2^62).
+
+// blockAt returns the counter of block d after the block of stream word g:
+// ((g >> 2) + d) mod 2^62.
+uvec2 blockAt(uvec2 g, uint d) {
+    uvec2 b = add64(uvec2((g.x >> 2) | (g.y << 30), g.y >> 2), d);
+    return uvec2(b.x, b.y & 0x3fffffffu);
 }
 
 // block returns stream words 4b .. 4b+3 of the call's seed.
@@ -64,11 +77,10 @@ bool keepWord(uint w) { return (pc.flags & F_DROPALL) == 0u && w >= pc.thresh; }
 // with one Philox call per block of 4 stream words touched.
 uint keepBits(uvec2 g, uint cnt) {
     uint phase = g.x & 3u;
-    uvec2 b = uvec2((g.x >> 2) | (g.y << 30), g.y >> 2);
     uint bits = 0u;
     uint nb = (cnt + phase + 3u) >> 2;
     for (uint k = 0u; k < nb; k++) {
-        uvec4 w = block(add64(b, k));
+        uvec4 w = block(blockAt(g, k));
         for (uint l = 0u; l < 4u; l++) {
             int i = int(4u * k + l) - int(phase);
             if (i >= 0 && uint(i) < cnt && keepWord(w[l])) {

@@ -57,7 +57,7 @@ void apply(uint e0, uint cnt, uint bits) {
 void item(uint t) {
     if (MODE == 0u) {
         uint phase = pc.off.x & 3u;
-        uvec2 b = add64(uvec2((pc.off.x >> 2) | (pc.off.y << 30), pc.off.y >> 2), t);
+        uvec2 b = blockAt(pc.off, t);
         // p = 0 keeps everything: no need for the stream
         uvec4 w = (pc.flags & F_COPY) != 0u ? uvec4(0xffffffffu) : block(b);
         if (phase == 0u && 4u * t + 4u <= pc.count) {

@@ -12,10 +12,17 @@ package vkx
 // vkCreateComputePipelines crashed with SIGSEGV inside lavapipe that way.
 // Its struct converters also store Go pointers (SPIR-V code, entry-point
 // names, specialization data, layer names) in C memory, where nothing keeps
-// them alive during the call. So every call whose arguments hold pointers
-// is made here: C builds the structs on its own stack from plain arguments,
-// and Go memory is only ever passed as a direct argument of the cgo call,
-// which the cgo rules keep valid for the duration of that call.
+// them alive during the call. And its converters for single structs
+// passed by pointer (PassRef: create infos, properties, requirements)
+// calloc a C copy that nothing frees unless the caller calls Free: every
+// vkCreateBuffer, vkAllocateMemory, vkCreateFence, property query… leaked
+// one, about 10 KB per backend Open/Close. So every call whose arguments
+// hold pointers is made here: C builds the structs on its own stack from
+// plain arguments, and Go memory is only ever passed as a direct argument
+// of the cgo call, which the cgo rules keep valid for the duration of that
+// call. (Two calls still go through vulkan-go and free its copy
+// explicitly: vkGetPhysicalDeviceProperties, whose limits struct is not
+// worth restating here, and vkCreateDebugReportCallbackEXT.)
 
 /*
 #cgo LDFLAGS: -ldl
@@ -57,6 +64,19 @@ typedef struct { int32_t sType; const void *pNext; uint32_t flags; const void *p
 typedef struct { int32_t sType; const void *pNext; uint32_t srcAccessMask; uint32_t dstAccessMask; } vkxMemoryBarrier;
 typedef struct { uint64_t srcOffset; uint64_t dstOffset; uint64_t size; } vkxBufferCopy;
 typedef struct { int32_t sType; const void *pNext; uint32_t waitSemaphoreCount; const vkxND *pWaitSemaphores; const uint32_t *pWaitDstStageMask; uint32_t commandBufferCount; void *const *pCommandBuffers; uint32_t signalSemaphoreCount; const vkxND *pSignalSemaphores; } vkxSubmitInfo;
+typedef struct { uint32_t propertyFlags; uint32_t heapIndex; } vkxMemoryType;
+typedef struct { uint64_t size; uint32_t flags; } vkxMemoryHeap;
+typedef struct { uint32_t memoryTypeCount; vkxMemoryType memoryTypes[32]; uint32_t memoryHeapCount; vkxMemoryHeap memoryHeaps[16]; } vkxPhysicalDeviceMemoryProperties;
+typedef struct { int32_t sType; void *pNext; vkxPhysicalDeviceMemoryProperties memoryProperties; } vkxPhysicalDeviceMemoryProperties2;
+typedef struct { int32_t sType; void *pNext; uint64_t heapBudget[16]; uint64_t heapUsage[16]; } vkxPhysicalDeviceMemoryBudgetProperties;
+#define VKX_STYPE_MEMORY_PROPERTIES_2 1000059006
+#define VKX_STYPE_MEMORY_BUDGET 1000237000
+typedef struct { int32_t sType; const void *pNext; uint32_t flags; uint64_t size; uint32_t usage; int32_t sharingMode; uint32_t queueFamilyIndexCount; const uint32_t *pQueueFamilyIndices; } vkxBufferCreateInfo;
+typedef struct { uint64_t size; uint64_t alignment; uint32_t memoryTypeBits; } vkxMemoryRequirements;
+typedef struct { int32_t sType; const void *pNext; uint64_t allocationSize; uint32_t memoryTypeIndex; } vkxMemoryAllocateInfo;
+typedef struct { int32_t sType; const void *pNext; uint32_t flags; uint32_t queueFamilyIndex; } vkxCommandPoolCreateInfo;
+typedef struct { int32_t sType; const void *pNext; vkxND commandPool; int32_t level; uint32_t commandBufferCount; } vkxCommandBufferAllocateInfo;
+typedef struct { int32_t sType; const void *pNext; uint32_t flags; } vkxFenceCreateInfo;
 
 #if defined(__has_include)
 #if __has_include(<vulkan/vulkan_core.h>)
@@ -90,6 +110,21 @@ VKX_SAME(vkxCommandBufferBeginInfo, VkCommandBufferBeginInfo);
 VKX_SAME(vkxMemoryBarrier, VkMemoryBarrier);
 VKX_SAME(vkxBufferCopy, VkBufferCopy);
 VKX_SAME(vkxSubmitInfo, VkSubmitInfo); VKX_AT(vkxSubmitInfo, VkSubmitInfo, pCommandBuffers); VKX_AT(vkxSubmitInfo, VkSubmitInfo, pSignalSemaphores);
+VKX_SAME(vkxMemoryType, VkMemoryType);
+VKX_SAME(vkxMemoryHeap, VkMemoryHeap);
+VKX_SAME(vkxPhysicalDeviceMemoryProperties, VkPhysicalDeviceMemoryProperties); VKX_AT(vkxPhysicalDeviceMemoryProperties, VkPhysicalDeviceMemoryProperties, memoryHeaps);
+VKX_SAME(vkxPhysicalDeviceMemoryProperties2, VkPhysicalDeviceMemoryProperties2); VKX_AT(vkxPhysicalDeviceMemoryProperties2, VkPhysicalDeviceMemoryProperties2, memoryProperties);
+VKX_SAME(vkxPhysicalDeviceMemoryBudgetProperties, VkPhysicalDeviceMemoryBudgetPropertiesEXT); VKX_AT(vkxPhysicalDeviceMemoryBudgetProperties, VkPhysicalDeviceMemoryBudgetPropertiesEXT, heapUsage);
+_Static_assert(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2 == VKX_STYPE_MEMORY_PROPERTIES_2 && VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT == VKX_STYPE_MEMORY_BUDGET, "memory sType values");
+VKX_SAME(vkxBufferCreateInfo, VkBufferCreateInfo); VKX_AT(vkxBufferCreateInfo, VkBufferCreateInfo, size); VKX_AT(vkxBufferCreateInfo, VkBufferCreateInfo, pQueueFamilyIndices);
+VKX_SAME(vkxMemoryRequirements, VkMemoryRequirements); VKX_AT(vkxMemoryRequirements, VkMemoryRequirements, memoryTypeBits);
+VKX_SAME(vkxMemoryAllocateInfo, VkMemoryAllocateInfo); VKX_AT(vkxMemoryAllocateInfo, VkMemoryAllocateInfo, memoryTypeIndex);
+VKX_SAME(vkxCommandPoolCreateInfo, VkCommandPoolCreateInfo); VKX_AT(vkxCommandPoolCreateInfo, VkCommandPoolCreateInfo, queueFamilyIndex);
+VKX_SAME(vkxCommandBufferAllocateInfo, VkCommandBufferAllocateInfo); VKX_AT(vkxCommandBufferAllocateInfo, VkCommandBufferAllocateInfo, commandBufferCount);
+VKX_SAME(vkxFenceCreateInfo, VkFenceCreateInfo);
+_Static_assert(VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO == 12 && VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO == 5 &&
+	VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO == 39 && VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO == 40 &&
+	VK_STRUCTURE_TYPE_FENCE_CREATE_INFO == 8, "sType values of buffers, memory, pools and fences");
 _Static_assert(VK_STRUCTURE_TYPE_APPLICATION_INFO == 0 && VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO == 1 &&
 	VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO == 2 && VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO == 3 &&
 	VK_STRUCTURE_TYPE_SUBMIT_INFO == 4 && VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO == 16 &&
@@ -119,6 +154,16 @@ typedef vkxResult (*vkxPFNBeginCommandBuffer)(void *, const vkxCommandBufferBegi
 typedef void (*vkxPFNCmdPipelineBarrier)(void *, uint32_t, uint32_t, uint32_t, uint32_t, const vkxMemoryBarrier *, uint32_t, const void *, uint32_t, const void *);
 typedef void (*vkxPFNCmdCopyBuffer)(void *, vkxND, vkxND, uint32_t, const vkxBufferCopy *);
 typedef vkxResult (*vkxPFNQueueSubmit)(void *, uint32_t, const vkxSubmitInfo *, vkxND);
+typedef void (*vkxPFNMemoryProperties)(void *, vkxPhysicalDeviceMemoryProperties *);
+typedef void (*vkxPFNMemoryProperties2)(void *, vkxPhysicalDeviceMemoryProperties2 *);
+typedef void (*vkxPFNFeatures)(void *, vkxPhysicalDeviceFeatures *);
+typedef vkxResult (*vkxPFNEnumerateDeviceExtensions)(void *, const char *, uint32_t *, vkxExtensionProperties *);
+typedef vkxResult (*vkxPFNCreateBuffer)(void *, const vkxBufferCreateInfo *, const void *, vkxND *);
+typedef void (*vkxPFNBufferMemoryRequirements)(void *, vkxND, vkxMemoryRequirements *);
+typedef vkxResult (*vkxPFNAllocateMemory)(void *, const vkxMemoryAllocateInfo *, const void *, vkxND *);
+typedef vkxResult (*vkxPFNCreateCommandPool)(void *, const vkxCommandPoolCreateInfo *, const void *, vkxND *);
+typedef vkxResult (*vkxPFNAllocateCommandBuffers)(void *, const vkxCommandBufferAllocateInfo *, void **);
+typedef vkxResult (*vkxPFNCreateFence)(void *, const vkxFenceCreateInfo *, const void *, vkxND *);
 
 // The loader's exported entry points (core Vulkan 1.0 functions, which
 // dispatch through the instance's or device's layers), set once by
@@ -142,6 +187,16 @@ static struct {
 	vkxPFNCmdPipelineBarrier cmdPipelineBarrier;
 	vkxPFNCmdCopyBuffer cmdCopyBuffer;
 	vkxPFNQueueSubmit queueSubmit;
+	vkxPFNMemoryProperties memoryProperties;
+	vkxPFNMemoryProperties2 memoryProperties2; // NULL with a Vulkan 1.0 loader
+	vkxPFNFeatures features;
+	vkxPFNEnumerateDeviceExtensions enumerateDeviceExtensions;
+	vkxPFNCreateBuffer createBuffer;
+	vkxPFNBufferMemoryRequirements bufferMemoryRequirements;
+	vkxPFNAllocateMemory allocateMemory;
+	vkxPFNCreateCommandPool createCommandPool;
+	vkxPFNAllocateCommandBuffers allocateCommandBuffers;
+	vkxPFNCreateFence createFence;
 } vkxFn;
 
 // vkxLoadCalls looks the functions up in the loader lib; it returns the
@@ -166,7 +221,17 @@ static const char *vkxLoadCalls(void *lib) {
 	VKX_SYM(cmdPipelineBarrier, "vkCmdPipelineBarrier");
 	VKX_SYM(cmdCopyBuffer, "vkCmdCopyBuffer");
 	VKX_SYM(queueSubmit, "vkQueueSubmit");
+	VKX_SYM(memoryProperties, "vkGetPhysicalDeviceMemoryProperties");
+	VKX_SYM(features, "vkGetPhysicalDeviceFeatures");
+	VKX_SYM(enumerateDeviceExtensions, "vkEnumerateDeviceExtensionProperties");
+	VKX_SYM(createBuffer, "vkCreateBuffer");
+	VKX_SYM(bufferMemoryRequirements, "vkGetBufferMemoryRequirements");
+	VKX_SYM(allocateMemory, "vkAllocateMemory");
+	VKX_SYM(createCommandPool, "vkCreateCommandPool");
+	VKX_SYM(allocateCommandBuffers, "vkAllocateCommandBuffers");
+	VKX_SYM(createFence, "vkCreateFence");
 #undef VKX_SYM
+	*(void **)&vkxFn.memoryProperties2 = dlsym(lib, "vkGetPhysicalDeviceMemoryProperties2");
 	return NULL;
 }
 
@@ -271,16 +336,116 @@ static uint32_t vkxQueueFamilies(void *phys, uint32_t *flags, uint32_t *counts, 
 	return c;
 }
 
-// vkxCreateDevice creates a device with one queue of family and
-// shaderFloat64 as f64 says.
-static vkxResult vkxCreateDevice(void *phys, uint32_t family, int f64, void **out) {
+// vkxCreateDevice creates a device with one queue of family,
+// shaderFloat64 as f64 says, and the device extension ext unless it is NULL.
+static vkxResult vkxCreateDevice(void *phys, uint32_t family, int f64, const char *ext, void **out) {
 	float prio = 1;
 	vkxDeviceQueueCreateInfo q = {2, NULL, 0, family, 1, &prio};
 	vkxPhysicalDeviceFeatures feats;
 	memset(&feats, 0, sizeof feats);
 	feats.f[VKX_SHADER_FLOAT64] = f64 ? 1 : 0;
-	vkxDeviceCreateInfo info = {3, NULL, 0, 1, &q, 0, NULL, 0, NULL, &feats};
+	const char *exts[1] = {ext};
+	vkxDeviceCreateInfo info = {3, NULL, 0, 1, &q, 0, NULL, ext ? 1 : 0, ext ? exts : NULL, &feats};
 	return vkxFn.createDevice(phys, &info, NULL, out);
+}
+
+// vkxFeatureFloat64 reports whether phys has shaderFloat64.
+static int vkxFeatureFloat64(void *phys) {
+	vkxPhysicalDeviceFeatures f;
+	memset(&f, 0, sizeof f);
+	vkxFn.features(phys, &f);
+	return f.f[VKX_SHADER_FLOAT64] != 0;
+}
+
+// vkxMemoryProps writes the memory types and heaps of phys.
+static void vkxMemoryProps(void *phys, vkxPhysicalDeviceMemoryProperties *out) {
+	memset(out, 0, sizeof *out);
+	vkxFn.memoryProperties(phys, out);
+}
+
+// vkxMemoryBudget writes the budget and usage of each heap of phys
+// (VK_EXT_memory_budget, which phys must support, through the Vulkan 1.1
+// vkGetPhysicalDeviceMemoryProperties2); it returns 0 where the loader
+// lacks that function.
+static int vkxMemoryBudget(void *phys, uint64_t *budget, uint64_t *usage) {
+	if (vkxFn.memoryProperties2 == NULL) {
+		return 0;
+	}
+	vkxPhysicalDeviceMemoryBudgetProperties b;
+	memset(&b, 0, sizeof b);
+	b.sType = VKX_STYPE_MEMORY_BUDGET;
+	vkxPhysicalDeviceMemoryProperties2 p;
+	memset(&p, 0, sizeof p);
+	p.sType = VKX_STYPE_MEMORY_PROPERTIES_2;
+	p.pNext = &b;
+	vkxFn.memoryProperties2(phys, &p);
+	memcpy(budget, b.heapBudget, sizeof b.heapBudget);
+	memcpy(usage, b.heapUsage, sizeof b.heapUsage);
+	return 1;
+}
+
+// vkxHasDeviceExtension reports whether phys supports the device extension name.
+static int vkxHasDeviceExtension(void *phys, const char *name) {
+	uint32_t c = 0;
+	if (vkxFn.enumerateDeviceExtensions(phys, NULL, &c, NULL) != 0) {
+		return 0;
+	}
+	vkxExtensionProperties *p = calloc(c ? c : 1, sizeof *p);
+	if (p == NULL) {
+		return 0;
+	}
+	int found = 0;
+	if (vkxFn.enumerateDeviceExtensions(phys, NULL, &c, p) >= 0) {
+		for (uint32_t i = 0; i < c; i++) {
+			if (strncmp(p[i].extensionName, name, 256) == 0) {
+				found = 1;
+			}
+		}
+	}
+	free(p);
+	return found;
+}
+
+// vkxCreateBuffer creates a buffer of size bytes with usage, and returns
+// its memory requirements.
+static vkxResult vkxCreateBuffer(void *dev, uint64_t size, uint32_t usage, vkxND *buf, uint64_t *reqSize, uint32_t *typeBits) {
+	vkxBufferCreateInfo info = {12, NULL, 0, size, usage, 0, 0, NULL}; // VK_SHARING_MODE_EXCLUSIVE
+	vkxResult r = vkxFn.createBuffer(dev, &info, NULL, buf);
+	if (r != 0) {
+		return r;
+	}
+	vkxMemoryRequirements req;
+	memset(&req, 0, sizeof req);
+	vkxFn.bufferMemoryRequirements(dev, *buf, &req);
+	*reqSize = req.size;
+	*typeBits = req.memoryTypeBits;
+	return 0;
+}
+
+static vkxResult vkxAllocateMemory(void *dev, uint64_t size, uint32_t type, vkxND *mem) {
+	vkxMemoryAllocateInfo info = {5, NULL, size, type};
+	return vkxFn.allocateMemory(dev, &info, NULL, mem);
+}
+
+// vkxCreateCommands creates a command pool of family whose buffers can be
+// reset, one primary command buffer from it and a fence. On failure the
+// handles made so far are left for the caller to destroy.
+static vkxResult vkxCreateCommands(void *dev, uint32_t family, vkxND *pool, void **cmd, vkxND *fence, int *step) {
+	*step = 0;
+	vkxCommandPoolCreateInfo pinfo = {39, NULL, 2, family}; // VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT
+	vkxResult r = vkxFn.createCommandPool(dev, &pinfo, NULL, pool);
+	if (r != 0) {
+		return r;
+	}
+	*step = 1;
+	vkxCommandBufferAllocateInfo ainfo = {40, NULL, *pool, 0, 1}; // PRIMARY
+	r = vkxFn.allocateCommandBuffers(dev, &ainfo, cmd);
+	if (r != 0) {
+		return r;
+	}
+	*step = 2;
+	vkxFenceCreateInfo finfo = {8, NULL, 0};
+	return vkxFn.createFence(dev, &finfo, NULL, fence);
 }
 
 // vkxCreateLayout creates the descriptor-set layout of n storage buffers
@@ -514,16 +679,96 @@ func queueFamilies(h vk.PhysicalDevice) []queueFamily {
 	return qs
 }
 
-// createDevice creates a device on h with one queue of family, and
-// shaderFloat64 enabled if f64.
-func createDevice(h vk.PhysicalDevice, family uint32, f64 bool) (vk.Device, vk.Result) {
+// createDevice creates a device on h with one queue of family,
+// shaderFloat64 enabled if f64, and the device extension ext unless it is "".
+func createDevice(h vk.PhysicalDevice, family uint32, f64 bool, ext string) (vk.Device, vk.Result) {
 	var dev unsafe.Pointer
 	f := C.int(0)
 	if f64 {
 		f = 1
 	}
-	r := C.vkxCreateDevice(unsafe.Pointer(h), C.uint32_t(family), f, &dev)
+	var ep *C.char
+	if ext != "" {
+		eb := append([]byte(ext), 0)
+		ep = (*C.char)(unsafe.Pointer(&eb[0]))
+	}
+	r := C.vkxCreateDevice(unsafe.Pointer(h), C.uint32_t(family), f, ep, &dev)
 	return vk.Device(dev), vk.Result(r)
+}
+
+// featureFloat64 reports whether h has shaderFloat64.
+func featureFloat64(h vk.PhysicalDevice) bool { return C.vkxFeatureFloat64(unsafe.Pointer(h)) != 0 }
+
+// memoryType is what the backend needs of a VkMemoryType.
+type memoryType struct {
+	flags vk.MemoryPropertyFlags
+	heap  int
+}
+
+// Heap is one memory heap of a device.
+type Heap struct {
+	Size        uint64
+	DeviceLocal bool
+}
+
+// memoryProps returns the memory types and heaps of h.
+func memoryProps(h vk.PhysicalDevice) ([]memoryType, []Heap) {
+	var p C.vkxPhysicalDeviceMemoryProperties
+	C.vkxMemoryProps(unsafe.Pointer(h), &p)
+	types := make([]memoryType, min(int(p.memoryTypeCount), 32))
+	for i := range types {
+		types[i] = memoryType{vk.MemoryPropertyFlags(p.memoryTypes[i].propertyFlags), int(p.memoryTypes[i].heapIndex)}
+	}
+	heaps := make([]Heap, min(int(p.memoryHeapCount), 16))
+	for i := range heaps {
+		heaps[i] = Heap{uint64(p.memoryHeaps[i].size), p.memoryHeaps[i].flags&C.uint32_t(vk.MemoryHeapDeviceLocalBit) != 0}
+	}
+	return types, heaps
+}
+
+// memoryBudget returns the budget and usage of heap i of h
+// (VK_EXT_memory_budget, which h must support), or ok false.
+func memoryBudget(h vk.PhysicalDevice, i int) (budget, usage uint64, ok bool) {
+	var b, u [16]C.uint64_t
+	if i < 0 || i >= 16 || C.vkxMemoryBudget(unsafe.Pointer(h), &b[0], &u[0]) == 0 {
+		return 0, 0, false
+	}
+	return uint64(b[i]), uint64(u[i]), true
+}
+
+// hasDeviceExtension reports whether h supports the device extension name.
+func hasDeviceExtension(h vk.PhysicalDevice, name string) bool {
+	nb := append([]byte(name), 0)
+	return C.vkxHasDeviceExtension(unsafe.Pointer(h), (*C.char)(unsafe.Pointer(&nb[0]))) != 0
+}
+
+// createBuffer creates a buffer of size bytes with usage and returns its
+// memory requirements (size and memory type bits).
+func createBuffer(dev vk.Device, size uint64, usage vk.BufferUsageFlags) (vk.Buffer, uint64, uint32, vk.Result) {
+	var h C.vkxND
+	var reqSize C.uint64_t
+	var bits C.uint32_t
+	r := C.vkxCreateBuffer(unsafe.Pointer(dev), C.uint64_t(size), C.uint32_t(usage), &h, &reqSize, &bits)
+	return fromND[vk.Buffer](h), uint64(reqSize), uint32(bits), vk.Result(r)
+}
+
+// allocateMemory allocates size bytes of memory type typ.
+func allocateMemory(dev vk.Device, size uint64, typ uint32) (vk.DeviceMemory, vk.Result) {
+	var h C.vkxND
+	r := C.vkxAllocateMemory(unsafe.Pointer(dev), C.uint64_t(size), C.uint32_t(typ), &h)
+	return fromND[vk.DeviceMemory](h), vk.Result(r)
+}
+
+// createCommands creates a command pool of family, one primary command
+// buffer from it and a fence. On failure op names the call that failed and
+// the handles made before it are returned for destruction.
+func createCommands(dev vk.Device, family uint32) (pool vk.CommandPool, cmd vk.CommandBuffer, fence vk.Fence, op string, r vk.Result) {
+	var p, f C.vkxND
+	var c unsafe.Pointer
+	var step C.int
+	r = vk.Result(C.vkxCreateCommands(unsafe.Pointer(dev), C.uint32_t(family), &p, &c, &f, &step))
+	op = [...]string{"vkCreateCommandPool", "vkAllocateCommandBuffers", "vkCreateFence"}[step]
+	return fromND[vk.CommandPool](p), vk.CommandBuffer(c), fromND[vk.Fence](f), op, r
 }
 
 // createLayout creates the descriptor-set layout of Bindings storage

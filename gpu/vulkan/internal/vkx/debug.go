@@ -91,6 +91,7 @@ func (m *Messages) Since(n int) []string {
 // one dispatcher routes messages to their instance's collector by the id
 // in pUserData.
 var (
+	createMu     sync.Mutex // vk.CreateDebugReportCallback
 	collectorsMu sync.Mutex
 	collectors   = map[int64]*Messages{}
 	nextID       int64
@@ -151,7 +152,13 @@ func newDebugReport(inst vk.Instance, m *Messages) (*debugReport, error) {
 	}
 	d := &debugReport{id: p}
 	var cb vk.DebugReportCallback
-	if err := check("vkCreateDebugReportCallbackEXT", vk.CreateDebugReportCallback(inst, &info, nil, &cb)); err != nil {
+	// vulkan-go stores the Go callback in a global on first use, unlocked:
+	// creations are serialized so that concurrent Opens do not race on it.
+	createMu.Lock()
+	r := vk.CreateDebugReportCallback(inst, &info, nil, &cb)
+	createMu.Unlock()
+	info.Free() // vulkan-go's C copy of the create info, which it would leak
+	if err := check("vkCreateDebugReportCallbackEXT", r); err != nil {
 		d.free()
 		return nil, err
 	}

@@ -3,24 +3,37 @@
 package vkx
 
 import (
+	"sync"
+
 	vk "github.com/vulkan-go/vulkan"
 )
 
 // Manager owns a logical device with one compute queue on a physical device
 // of an instance. It is the Kompute "manager": algorithms, buffers and
 // sequences are made from it and must be destroyed before it.
+//
+// A Manager is safe for concurrent use: creating and destroying buffers,
+// algorithms and sequences needs no lock (Vulkan synchronizes the device
+// for those), and the one queue, which Vulkan requires callers to
+// synchronize, is used under a mutex (Sequence.Submit, WaitIdle).
 type Manager struct {
 	Phys   PhysicalDevice
 	dev    vk.Device
 	queue  vk.Queue
 	family uint32
+	qmu    sync.Mutex // vkQueueSubmit and vkDeviceWaitIdle
 }
 
-// NewManager creates a logical device on phys with one compute queue, and
-// shaderFloat64 enabled where phys has it.
+// NewManager creates a logical device on phys with one compute queue,
+// shaderFloat64 enabled where phys has it, and VK_EXT_memory_budget where
+// phys has that.
 func NewManager(phys PhysicalDevice) (*Manager, error) {
 	m := &Manager{Phys: phys, family: uint32(phys.family)}
-	dev, r := createDevice(phys.h, m.family, phys.Float64)
+	ext := ""
+	if phys.Budget {
+		ext = ExtMemoryBudget
+	}
+	dev, r := createDevice(phys.h, m.family, phys.Float64, ext)
 	if err := check("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
@@ -33,7 +46,28 @@ func NewManager(phys PhysicalDevice) (*Manager, error) {
 // WaitIdle waits for the device to finish all work (used only before
 // destroying it).
 func (m *Manager) WaitIdle() error {
+	m.qmu.Lock()
+	defer m.qmu.Unlock()
 	return check("vkDeviceWaitIdle", vk.DeviceWaitIdle(m.dev))
+}
+
+// HeapOf returns the heap that buffers of kind k are allocated from, or
+// -1 if the device has no memory type for them.
+func (m *Manager) HeapOf(k Kind) int {
+	bits := ^uint32(0)
+	if typ := m.chooseType(bits, k); typ >= 0 {
+		return m.Phys.memTypes[typ].heap
+	}
+	return -1
+}
+
+// MemoryBudget returns the budget of heap i and this process's usage of
+// it (VK_EXT_memory_budget), or ok false where the device cannot say.
+func (m *Manager) MemoryBudget(i int) (budget, usage uint64, ok bool) {
+	if !m.Phys.Budget {
+		return 0, 0, false
+	}
+	return memoryBudget(m.Phys.h, i)
 }
 
 // Destroy destroys the logical device.

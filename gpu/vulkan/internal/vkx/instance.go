@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -98,9 +99,9 @@ func NewInstance(validation bool) (*Instance, error) {
 	if err := check("vkCreateInstance", r); err != nil {
 		return nil, err
 	}
-	if err := vk.InitInstance(h); err != nil {
+	if err := initInstance(h); err != nil {
 		vk.DestroyInstance(h, nil)
-		return nil, fmt.Errorf("vkx: loading instance functions: %w", err)
+		return nil, err
 	}
 	in := &Instance{h: h}
 	if validation {
@@ -113,6 +114,30 @@ func NewInstance(validation bool) (*Instance, error) {
 		in.debug = d
 	}
 	return in, nil
+}
+
+// vulkan-go keeps the instance-level function pointers it calls in C
+// globals, which vk.InitInstance overwrites without synchronization. The
+// loader hands out the same trampolines for every instance (they dispatch
+// on the object passed), so the pointers are loaded once, under a lock,
+// and stay valid after that instance is destroyed. The extension functions
+// that do depend on the instance (debug report) are looked up per call.
+var (
+	initMu   sync.Mutex
+	initDone bool
+)
+
+func initInstance(h vk.Instance) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if initDone {
+		return nil
+	}
+	if err := vk.InitInstance(h); err != nil {
+		return fmt.Errorf("vkx: loading instance functions: %w", err)
+	}
+	initDone = true
+	return nil
 }
 
 // Destroy destroys the instance; the devices made from it must be gone.
@@ -154,10 +179,11 @@ type PhysicalDevice struct {
 	Memory     int64  // device-local heap bytes
 	MaxAlloc   uint64 // maxMemoryAllocationSize, 0 if unknown
 	Limits     Limits
-	Float64    bool // shaderFloat64
-	family     int  // a queue family with compute, -1 if none
-	props      vk.PhysicalDeviceProperties
-	memProps   vk.PhysicalDeviceMemoryProperties
+	Float64    bool   // shaderFloat64
+	Heaps      []Heap // the memory heaps
+	Budget     bool   // VK_EXT_memory_budget (and Vulkan 1.1): MemoryBudget works
+	family     int    // a queue family with compute, -1 if none
+	memTypes   []memoryType
 }
 
 // Limits are the device limits the backend plans with.
@@ -195,12 +221,15 @@ func (in *Instance) PhysicalDevices() ([]PhysicalDevice, error) {
 
 func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	d := PhysicalDevice{h: h, family: -1}
-	vk.GetPhysicalDeviceProperties(h, &d.props)
-	d.props.Deref()
-	d.props.Limits.Deref()
-	d.Name = gostr(d.props.DeviceName[:])
-	d.APIVersion = d.props.ApiVersion
-	switch d.props.DeviceType {
+	// vulkan-go copies the properties through C memory that it allocates
+	// and keeps a reference to in props: copy the values out, then free it.
+	var props vk.PhysicalDeviceProperties
+	vk.GetPhysicalDeviceProperties(h, &props)
+	props.Deref()
+	props.Limits.Deref()
+	d.Name = gostr(props.DeviceName[:])
+	d.APIVersion = props.ApiVersion
+	switch props.DeviceType {
 	case vk.PhysicalDeviceTypeDiscreteGpu:
 		d.Type = Discrete
 	case vk.PhysicalDeviceTypeIntegratedGpu:
@@ -212,7 +241,7 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	default:
 		d.Type = Other
 	}
-	l := &d.props.Limits
+	l := &props.Limits
 	d.Limits = Limits{
 		MaxStorageBufferRange:  l.MaxStorageBufferRange,
 		MinStorageOffsetAlign:  uint64(l.MinStorageBufferOffsetAlignment),
@@ -221,29 +250,23 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 		MaxMemoryAllocationCnt: l.MaxMemoryAllocationCount,
 		NonCoherentAtomSize:    uint64(l.NonCoherentAtomSize),
 	}
+	vendor := props.VendorID
+	props.Free()
 	if d.Limits.MinStorageOffsetAlign == 0 {
 		d.Limits.MinStorageOffsetAlign = 1
 	}
 	d.Driver, d.MaxAlloc = props11(inst, h, d.APIVersion)
 	if d.Driver == "" {
-		d.Driver = vendorName(d.props.VendorID)
+		d.Driver = vendorName(vendor)
 	}
-	vk.GetPhysicalDeviceMemoryProperties(h, &d.memProps)
-	d.memProps.Deref()
-	for i := uint32(0); i < d.memProps.MemoryTypeCount; i++ {
-		d.memProps.MemoryTypes[i].Deref()
-	}
-	for i := uint32(0); i < d.memProps.MemoryHeapCount; i++ {
-		hp := &d.memProps.MemoryHeaps[i]
-		hp.Deref()
-		if hp.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0 {
+	d.memTypes, d.Heaps = memoryProps(h)
+	for _, hp := range d.Heaps {
+		if hp.DeviceLocal {
 			d.Memory += int64(hp.Size)
 		}
 	}
-	var f vk.PhysicalDeviceFeatures
-	vk.GetPhysicalDeviceFeatures(h, &f)
-	f.Deref()
-	d.Float64 = f.ShaderFloat64 == vk.True
+	d.Budget = d.APIVersion >= vk.MakeVersion(1, 1, 0) && hasDeviceExtension(h, ExtMemoryBudget)
+	d.Float64 = featureFloat64(h)
 	qs := queueFamilies(h)
 	// Prefer a compute queue family without graphics (a dedicated one).
 	best := -1
@@ -259,6 +282,9 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	d.family = best
 	return d
 }
+
+// ExtMemoryBudget is the device extension that reports each heap's budget.
+const ExtMemoryBudget = "VK_EXT_memory_budget"
 
 func vendorName(id uint32) string {
 	switch id {

@@ -12,11 +12,13 @@ import (
 // Buffer is a VkBuffer with its own memory: a device-local storage buffer,
 // or a host-visible, persistently mapped staging buffer.
 type Buffer struct {
-	m    *Manager
-	h    vk.Buffer
-	mem  vk.DeviceMemory
-	Size uint64 // bytes
-	host []byte // the mapping of a staging buffer
+	m     *Manager
+	h     vk.Buffer
+	mem   vk.DeviceMemory
+	Size  uint64 // bytes
+	Bytes uint64 // bytes of memory allocated for it (at least Size)
+	Heap  int    // the heap its memory comes from
+	host  []byte // the mapping of a staging buffer
 }
 
 // Kind says where a buffer lives.
@@ -28,6 +30,26 @@ const (
 	Staging                 // transfer source/destination, host-visible coherent memory, mapped
 )
 
+// wanted returns the memory properties a buffer of kind k asks for, best first.
+func wanted(k Kind) []vk.MemoryPropertyFlags {
+	if k == DeviceLocal {
+		return []vk.MemoryPropertyFlags{vk.MemoryPropertyFlags(vk.MemoryPropertyDeviceLocalBit), 0}
+	}
+	hv := vk.MemoryPropertyFlags(vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit)
+	return []vk.MemoryPropertyFlags{hv | vk.MemoryPropertyFlags(vk.MemoryPropertyHostCachedBit), hv}
+}
+
+// chooseType returns the memory type for a buffer of kind k among the
+// types in bits, or -1.
+func (m *Manager) chooseType(bits uint32, k Kind) int {
+	for _, w := range wanted(k) {
+		if typ := m.memoryType(bits, w); typ >= 0 {
+			return typ
+		}
+	}
+	return -1
+}
+
 // NewBuffer allocates a buffer of size bytes (size > 0). Out of memory is a
 // *ResultError whose OutOfMemory method reports true.
 func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
@@ -38,45 +60,21 @@ func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 	if kind == DeviceLocal {
 		usage |= vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit)
 	}
-	info := vk.BufferCreateInfo{
-		SType:       vk.StructureTypeBufferCreateInfo,
-		Size:        vk.DeviceSize(size),
-		Usage:       usage,
-		SharingMode: vk.SharingModeExclusive,
-	}
-	b := &Buffer{m: m, Size: size}
-	var h vk.Buffer
-	if err := check("vkCreateBuffer", vk.CreateBuffer(m.dev, &info, nil, &h)); err != nil {
+	// calls.go creates the buffer and allocates its memory: vulkan-go's
+	// versions of these calls leak the C copies of their structs.
+	h, reqSize, bits, r := createBuffer(m.dev, size, usage)
+	if err := check("vkCreateBuffer", r); err != nil {
 		return nil, err
 	}
-	b.h = h
-	var req vk.MemoryRequirements
-	vk.GetBufferMemoryRequirements(m.dev, b.h, &req)
-	req.Deref()
-	var want []vk.MemoryPropertyFlags
-	if kind == DeviceLocal {
-		want = []vk.MemoryPropertyFlags{vk.MemoryPropertyFlags(vk.MemoryPropertyDeviceLocalBit), 0}
-	} else {
-		hv := vk.MemoryPropertyFlags(vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit)
-		want = []vk.MemoryPropertyFlags{hv | vk.MemoryPropertyFlags(vk.MemoryPropertyHostCachedBit), hv}
-	}
-	typ := -1
-	for _, w := range want {
-		if typ = m.memoryType(req.MemoryTypeBits, w); typ >= 0 {
-			break
-		}
-	}
+	b := &Buffer{m: m, h: h, Size: size, Bytes: reqSize}
+	typ := m.chooseType(bits, kind)
 	if typ < 0 {
 		vk.DestroyBuffer(m.dev, b.h, nil)
-		return nil, fmt.Errorf("vkx: no memory type for a %d-byte buffer (type bits %#x)", size, req.MemoryTypeBits)
+		return nil, fmt.Errorf("vkx: no memory type for a %d-byte buffer (type bits %#x)", size, bits)
 	}
-	alloc := vk.MemoryAllocateInfo{
-		SType:           vk.StructureTypeMemoryAllocateInfo,
-		AllocationSize:  req.Size,
-		MemoryTypeIndex: uint32(typ),
-	}
-	var mem vk.DeviceMemory
-	if err := check("vkAllocateMemory", vk.AllocateMemory(m.dev, &alloc, nil, &mem)); err != nil {
+	b.Heap = m.Phys.memTypes[typ].heap
+	mem, r := allocateMemory(m.dev, reqSize, uint32(typ))
+	if err := check("vkAllocateMemory", r); err != nil {
 		vk.DestroyBuffer(m.dev, b.h, nil)
 		return nil, err
 	}
@@ -98,10 +96,9 @@ func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 
 // memoryType returns the first memory type in bits with all of flags, or -1.
 func (m *Manager) memoryType(bits uint32, flags vk.MemoryPropertyFlags) int {
-	mp := &m.Phys.memProps
-	for i := uint32(0); i < mp.MemoryTypeCount; i++ {
-		if bits&(1<<i) != 0 && mp.MemoryTypes[i].PropertyFlags&flags == flags {
-			return int(i)
+	for i, t := range m.Phys.memTypes {
+		if i < 32 && bits&(1<<i) != 0 && t.flags&flags == flags {
+			return i
 		}
 	}
 	return -1

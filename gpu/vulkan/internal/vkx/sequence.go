@@ -20,7 +20,10 @@ var ErrSetsFull = errors.New("vkx: descriptor sets of this submission used up")
 
 // Sequence records commands into one command buffer, submits them to the
 // compute queue and waits on a fence: the Kompute "sequence". The
-// descriptor sets it hands out live until the next Submit.
+// descriptor sets it hands out live until the next Submit. A Sequence is
+// for one goroutine at a time (its command pool and descriptor pool are
+// externally synchronized objects); sequences of one Manager may be used
+// concurrently, their submissions serialized on the queue.
 type Sequence struct {
 	m       *Manager
 	l       *Layout
@@ -42,35 +45,14 @@ type Range struct {
 // a descriptor pool for the layout l.
 func (m *Manager) NewSequence(l *Layout) (*Sequence, error) {
 	s := &Sequence{m: m, l: l}
-	pinfo := vk.CommandPoolCreateInfo{
-		SType:            vk.StructureTypeCommandPoolCreateInfo,
-		Flags:            vk.CommandPoolCreateFlags(vk.CommandPoolCreateResetCommandBufferBit),
-		QueueFamilyIndex: m.family,
-	}
-	var pool vk.CommandPool
-	if err := check("vkCreateCommandPool", vk.CreateCommandPool(m.dev, &pinfo, nil, &pool)); err != nil {
-		return nil, err
-	}
-	s.pool = pool
-	cmds := make([]vk.CommandBuffer, 1)
-	ainfo := vk.CommandBufferAllocateInfo{
-		SType:              vk.StructureTypeCommandBufferAllocateInfo,
-		CommandPool:        s.pool,
-		Level:              vk.CommandBufferLevelPrimary,
-		CommandBufferCount: 1,
-	}
-	if err := check("vkAllocateCommandBuffers", vk.AllocateCommandBuffers(m.dev, &ainfo, cmds)); err != nil {
+	// calls.go makes the pool, command buffer and fence: vulkan-go's
+	// versions of these calls leak the C copies of their create infos.
+	pool, cmd, fence, op, r := createCommands(m.dev, m.family)
+	s.pool, s.cmd, s.fence = pool, cmd, fence
+	if err := check(op, r); err != nil {
 		s.Destroy()
 		return nil, err
 	}
-	s.cmd = cmds[0]
-	finfo := vk.FenceCreateInfo{SType: vk.StructureTypeFenceCreateInfo}
-	var fence vk.Fence
-	if err := check("vkCreateFence", vk.CreateFence(m.dev, &finfo, nil, &fence)); err != nil {
-		s.Destroy()
-		return nil, err
-	}
-	s.fence = fence
 	dpool, r := createDescriptorPool(m.dev, SetsPerSubmit, SetsPerSubmit*Bindings)
 	if err := check("vkCreateDescriptorPool", r); err != nil {
 		s.Destroy()
@@ -229,7 +211,10 @@ func (s *Sequence) Submit() error {
 		s.resetSets()
 		return err
 	}
-	if err := check("vkQueueSubmit", queueSubmit(s.m.queue, s.cmd, s.fence)); err != nil {
+	s.m.qmu.Lock()
+	r := queueSubmit(s.m.queue, s.cmd, s.fence)
+	s.m.qmu.Unlock()
+	if err := check("vkQueueSubmit", r); err != nil {
 		s.resetSets()
 		return err
 	}

@@ -67,22 +67,99 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 		k := [2]uint32{i * 31, ^i * 17}
 		cases = append(cases, tc{c, k, philox.Block(c, k)})
 	}
+	args := make([][6]uint32, len(cases))
+	for i, c := range cases {
+		copy(args[i][:], append(c.ctr[:], c.key[:]...))
+	}
+	got := runKAT(t, m, l, s, 0, args)
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("philox(%08x, %08x) = %08x, want %08x", c.ctr, c.key, got[i], c.want)
+		}
+	}
+	if msgs := in.Messages.All(); len(msgs) != 0 {
+		t.Errorf("validation messages:\n%s", strings.Join(msgs, "\n"))
+	}
+}
+
+// TestPhiloxBlockWrap checks the shaders' block arithmetic (blockAt in
+// kernels/glsl/common.glsl) where stream words wrap from 2^64-1 to 0 and
+// the Philox block counter from 2^62-1 to 0: the block d blocks after the
+// block of word g+e, for words g near 2^64 and near the 2^32 and 2^34
+// carries, against the Go stream (internal/philox). A counter carried into
+// bit 62 (block 2^62 instead of 0) fails here.
+func TestPhiloxBlockWrap(t *testing.T) {
+	in, m, l, s := open(t)
+	type tc struct {
+		g       uint64
+		e, d    uint32
+		seed    uint64
+		wantBlk uint64
+	}
+	var cases []tc
+	for _, g := range []uint64{0, 1<<32 - 5, 1<<34 - 6, 1<<62 - 3, 1<<63 + 7, ^uint64(0) - 40, ^uint64(0) - 7, ^uint64(0) - 4, ^uint64(0) - 3, ^uint64(0) - 1, ^uint64(0)} {
+		for _, e := range []uint32{0, 1, 2, 3, 4, 5, 6, 7, 8, 31, 32, 33, 1 << 20, ^uint32(0)} {
+			for _, d := range []uint32{0, 1, 2, 3, 7, 8, 1 << 30, ^uint32(0)} {
+				seed := g ^ uint64(e)<<7 ^ uint64(d)<<29 ^ 0x9e3779b97f4a7c15
+				w := g + uint64(e)                    // modulo 2^64
+				b := (w>>2 + uint64(d)) & (1<<62 - 1) // modulo 2^62
+				cases = append(cases, tc{g, e, d, seed, b})
+			}
+		}
+	}
+	args := make([][6]uint32, len(cases))
+	for i, c := range cases {
+		args[i] = [6]uint32{uint32(c.g), uint32(c.g >> 32), c.e, c.d, uint32(c.seed), uint32(c.seed >> 32)}
+	}
+	got := runKAT(t, m, l, s, 1, args)
+	wrapped := 0
+	for i, c := range cases {
+		want := philox.Words(c.seed, c.wantBlk)
+		if c.wantBlk < c.g>>2 {
+			wrapped++
+		}
+		if got[i] != want {
+			t.Errorf("block %d after word %#x + %d: got %08x, want block %#x: %08x", c.d, c.g, c.e, got[i], c.wantBlk, want)
+		}
+	}
+	if wrapped == 0 {
+		t.Fatal("no case wraps the block counter")
+	}
+	// Block 2^62-1 is followed by block 0, words 2^64-4 .. 3 of one stream.
+	seed := uint64(42)
+	g := ^uint64(0) - 3
+	got = runKAT(t, m, l, s, 1, [][6]uint32{{uint32(g), uint32(g >> 32), 0, 0, 42, 0}, {uint32(g), uint32(g >> 32), 0, 1, 42, 0}})
+	for i := 0; i < 8; i++ {
+		w := g + uint64(i)
+		if gw := got[i/4][i%4]; gw != philox.Word(seed, w) {
+			t.Errorf("word %#x: got %08x, want %08x", w, gw, philox.Word(seed, w))
+		}
+	}
+	if msgs := in.Messages.All(); len(msgs) != 0 {
+		t.Errorf("validation messages:\n%s", strings.Join(msgs, "\n"))
+	}
+}
+
+// runKAT runs philox_kat in mode on the cases args (6 words each) and
+// returns the 4 words each case writes.
+func runKAT(t *testing.T, m *Manager, l *Layout, s *Sequence, mode uint32, args [][6]uint32) [][4]uint32 {
+	t.Helper()
 	spv, err := kernels.SPIRV("philox_kat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := l.NewAlgorithm(spv, 0)
+	a, err := l.NewAlgorithm(spv, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Destroy()
-	n := uint64(len(cases))
+	n := uint64(len(args))
 	inBuf := mustBuffer(t, m, 24*n, Staging)
 	outBuf := mustBuffer(t, m, 16*n, Staging)
 	dIn := mustBuffer(t, m, 24*n, DeviceLocal)
 	dOut := mustBuffer(t, m, 16*n, DeviceLocal)
-	for i, c := range cases {
-		for j, w := range append(c.ctr[:], c.key[:]...) {
+	for i, c := range args {
+		for j, w := range c {
 			binary.LittleEndian.PutUint32(inBuf.Host()[24*i+4*j:], w)
 		}
 	}
@@ -106,18 +183,13 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 	if err := s.Submit(); err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range cases {
-		var got [4]uint32
-		for j := range got {
-			got[j] = binary.LittleEndian.Uint32(outBuf.Host()[16*i+4*j:])
-		}
-		if got != c.want {
-			t.Errorf("philox(%08x, %08x) = %08x, want %08x", c.ctr, c.key, got, c.want)
+	out := make([][4]uint32, n)
+	for i := range out {
+		for j := range out[i] {
+			out[i][j] = binary.LittleEndian.Uint32(outBuf.Host()[16*i+4*j:])
 		}
 	}
-	if msgs := in.Messages.All(); len(msgs) != 0 {
-		t.Errorf("validation messages:\n%s", strings.Join(msgs, "\n"))
-	}
+	return out
 }
 
 func mustBuffer(t *testing.T, m *Manager, size uint64, k Kind) *Buffer {
