@@ -340,7 +340,7 @@ func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *dropout.Plan) {
 			case dropout.Float32s:
 				x := s.(dropout.Float32s)[i]
 				switch {
-				case pl.Copy:
+				case keep && pl.Copy: // p = 0: a bit copy (a stored mask may still drop)
 					d[i] = x
 				case keep:
 					d[i] = x * pl.Scale32
@@ -350,7 +350,7 @@ func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *dropout.Plan) {
 			case dropout.Float64s:
 				x := s.(dropout.Float64s)[i]
 				switch {
-				case pl.Copy:
+				case keep && pl.Copy: // p = 0: a bit copy (a stored mask may still drop)
 					d[i] = x
 				case keep:
 					d[i] = x * pl.Scale64

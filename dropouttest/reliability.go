@@ -338,3 +338,39 @@ func (s *suite) allocLimits(t *testing.T) {
 		}
 	}
 }
+
+// storedMasks checks backward from masks the caller made, not the forward
+// pass: keep is read from the mask whatever p is (p = 0 too: a kept
+// element is a bit copy, a dropped one +0), flat and broadcast.
+func (s *suite) storedMasks(t *testing.T) {
+	for _, dt := range s.cfg.DTypes {
+		for _, tc := range []struct{ shape, noise []int }{
+			{[]int{37}, nil},
+			{[]int{1029}, nil},
+			{[]int{3, 3}, []int{1, 3}},
+			{[]int{5, 7, 9}, []int{5, 1, 9}},
+		} {
+			n := 1
+			for _, d := range tc.shape {
+				n *= d
+			}
+			dy := Data(dt, n, uint64(n))
+			for _, f := range []dropout.MaskFormat{dropout.MaskBits, dropout.MaskBytes} {
+				for _, p := range []float64{0, 0.3, 1} {
+					pr := dropout.Params{P: p, Seed: 9, Offset: 3, Mask: f, Shape: tc.shape, NoiseShape: tc.noise}
+					m := randomMask(f, pr.MaskLen(n), uint64(n)+uint64(f))
+					want, got := Zeros(dt, n), Zeros(dt, n)
+					if err := s.ref.Backward(want, dy, m, pr); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.b.Backward(got, dy, m, pr); err != nil {
+						t.Fatalf("Backward(shape %v, noise %v, %v, p=%v): %v", tc.shape, tc.noise, f, p, err)
+					}
+					if err := Equal(got, want); err != nil {
+						t.Fatalf("Backward(shape %v, noise %v, %v, p=%v) from a caller's mask differs from the reference: %v", tc.shape, tc.noise, f, p, err)
+					}
+				}
+			}
+		}
+	}
+}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 	t.Run("Copy", s.copy)
 	t.Run("Errors", s.errors)
 	t.Run("Wrap", s.wrap)
+	t.Run("StoredMasks", s.storedMasks)
 	t.Run("Released", s.released)
 	t.Run("AllocLimits", s.allocLimits)
 	t.Run("Concurrent", func(t *testing.T) { s.concurrent(t, open) })
