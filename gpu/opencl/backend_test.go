@@ -7,7 +7,7 @@ import (
 	"errors"
 	"math"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"strings"
 	"testing"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/kernels"
 )
 
@@ -117,7 +118,7 @@ func TestUnavailable(t *testing.T) {
 		{"no driver", []string{"OCL_ICD_VENDORS=" + t.TempDir(), "OCL_ICD_FILENAMES="}, "no OpenCL platform"},
 		{"no loader", []string{"DROPOUT_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1"}, "libOpenCL.so.1"},
 	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestUnavailable$", "-test.v")
+		cmd := osexec.Command(os.Args[0], "-test.run=^TestUnavailable$", "-test.v")
 		cmd.Env = append(os.Environ(), tc.env...)
 		cmd.Env = append(cmd.Env, "DROPOUT_OPENCL_UNAVAILABLE="+tc.reason)
 		out, err := cmd.CombinedOutput()
@@ -151,7 +152,7 @@ func TestNoLinkTimeLoader(t *testing.T) {
 func TestBuildErrorHasLog(t *testing.T) {
 	openDevice(t, dropoutOpts(pocl))
 	src := kernels.OpenCL + "\nkernel void broken(global float *x) { x[0] = no_such_identifier_42; }\n"
-	b, err := open(dropoutOpts(pocl), src)
+	b, err := open(dropoutOpts(pocl), config{src: src})
 	if err == nil {
 		b.Close()
 		t.Fatal("a broken kernel source built")
@@ -259,15 +260,27 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Alloc beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE: got %v, want ErrOutOfMemory", err)
 	}
 
-	// A device without cl_khr_fp64 refuses float64 clearly.
-	nofp := openDevice(t, dropoutOpts(pocl))
-	nofp.dev.fp64 = false
-	y := make(dropout.Float64s, 8)
-	if err := nofp.Forward(y, y, nil, dropout.Params{P: 0.5}); !errors.Is(err, dropout.ErrDType) || !strings.Contains(err.Error(), "cl_khr_fp64") {
-		t.Errorf("float64 without cl_khr_fp64: got %v, want ErrDType naming cl_khr_fp64", err)
+	// A device without cl_khr_fp64 refuses float64 data, and still holds
+	// and copies float64 buffers.
+	nofp := openWith(t, dropoutOpts(pocl), config{src: kernels.OpenCL, tune: func(i *exec.Info) {
+		i.DTypes = []dropout.DType{dropout.Float32}
+	}})
+	if dts := nofp.DTypes(); len(dts) != 1 || dts[0] != dropout.Float32 {
+		t.Errorf("DTypes without cl_khr_fp64: %v", dts)
 	}
-	if _, err := nofp.Alloc(dropout.Float64, 8); !errors.Is(err, dropout.ErrDType) {
-		t.Errorf("Alloc(float64) without cl_khr_fp64: got %v, want ErrDType", err)
+	y := make(dropout.Float64s, 8)
+	if err := nofp.Forward(y, y, nil, dropout.Params{P: 0.5}); !errors.Is(err, dropout.ErrDType) {
+		t.Errorf("float64 without cl_khr_fp64: got %v, want ErrDType", err)
+	}
+	if u, err := nofp.Alloc(dropout.Float64, 8); err != nil {
+		t.Errorf("Alloc(float64) without cl_khr_fp64: %v", err)
+	} else {
+		if err := u.Write(y); err != nil {
+			t.Errorf("Write of a float64 buffer without cl_khr_fp64: %v", err)
+		}
+		if err := nofp.Forward(u, u, nil, dropout.Params{P: 0.5}); !errors.Is(err, dropout.ErrDType) {
+			t.Errorf("Forward on a float64 buffer without cl_khr_fp64: got %v, want ErrDType", err)
+		}
 	}
 
 	// After Close: ErrClosed everywhere, Close again harmless.
@@ -295,7 +308,7 @@ func TestErrors(t *testing.T) {
 	if err := buf.Release(); err != nil {
 		t.Errorf("Release after Close: %v", err)
 	}
-	if _, err := b.PhiloxBlocks(nil, nil); !errors.Is(err, dropout.ErrClosed) {
+	if _, err := b.philoxBlocks(nil, nil); !errors.Is(err, dropout.ErrClosed) {
 		t.Errorf("PhiloxBlocks after Close: got %v, want ErrClosed", err)
 	}
 }
@@ -426,7 +439,7 @@ func TestMixedOperands(t *testing.T) {
 // TestScaleSelect checks the select directly on one value per case.
 func TestScaleSelect(t *testing.T) {
 	b := openDevice(t, dropoutOpts(pocl))
-	x := dropout.Float64s{math.NaN(), math.Inf(-1), 3, -0.0, 5e-324}
+	x := dropout.Float64s{math.NaN(), math.Inf(-1), 3, math.Copysign(0, -1), 5e-324}
 	for _, p := range []float64{0, 0.5, 1} {
 		y := make(dropout.Float64s, len(x))
 		if err := b.Forward(y, x, nil, dropout.Params{P: p, Seed: 1}); err != nil {

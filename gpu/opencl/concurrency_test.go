@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
 )
 
 // concCase is one call of TestConcurrentCalls with the reference's answers.
@@ -192,13 +193,15 @@ func TestConcurrentCalls(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
-			b.mu.Lock()
-			workers, held, bufs := b.workers, b.held, len(b.bufs)
-			b.mu.Unlock()
-			if workers > maxWorkers || bufs != 0 {
-				t.Errorf("after the calls: %d workers (at most %d), %d live buffers (want 0)", workers, maxWorkers, bufs)
+			qs, held := b.dev.queues.Load(), b.dev.held.Load()
+			if qs > queues {
+				t.Errorf("after the calls: %d queues (at most %d)", qs, queues)
 			}
-			t.Logf("%d workers, %d bytes of staging held", workers, held)
+			t.Logf("%d queues, %d bytes of staging held", qs, held)
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			checkFreed(t, b)
 		})
 	}
 }
@@ -220,7 +223,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	openDevice(t, dropoutOpts(pocl)).Close() // skip without PoCL
 	for try := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentOpen$", "-test.v", "-test.count=1")
+		cmd := osexec.Command(os.Args[0], "-test.run=^TestConcurrentOpen$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), concurrentOpenEnv+"=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "concurrent opens done") {
@@ -372,11 +375,7 @@ func TestCloseDuringCalls(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		b.mu.Lock()
-		if b.active != 0 || len(b.bufs) != 0 || b.held != 0 {
-			t.Errorf("try %d: after Close: %d calls active, %d buffers, %d bytes held", try, b.active, len(b.bufs), b.held)
-		}
-		b.mu.Unlock()
+		checkFreed(t, b)
 	}
 }
 
@@ -449,10 +448,16 @@ func TestReleaseDuringCalls(t *testing.T) {
 		if err := src.Write(x); !errors.Is(err, dropout.ErrReleased) {
 			t.Errorf("Write after Release: got %v, want ErrReleased", err)
 		}
+		if src.(*exec.Buffer).Mem() != nil {
+			t.Errorf("try %d: the buffer's memory is not freed once the calls using it ended", try)
+		}
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.bufs) != 0 {
-		t.Errorf("%d buffers left after their Release", len(b.bufs))
+}
+
+// checkFreed checks that a closed backend left no OpenCL memory or queue.
+func checkFreed(t *testing.T, b *Backend) {
+	t.Helper()
+	if held, mems, qs := b.dev.held.Load(), b.dev.mems.Load(), b.dev.queues.Load(); held != 0 || mems != 0 || qs != 0 {
+		t.Errorf("after Close: %d bytes in %d allocations and %d queues left", held, mems, qs)
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/kernels"
 )
 
 // pocl selects PoCL's CPU device by its platform vendor ("The pocl project").
@@ -16,39 +18,50 @@ const pocl = "pocl"
 // under DROPOUT_REQUIRE_DEVICES) when no such OpenCL device exists.
 func openDevice(t testing.TB, opts dropout.Options) *Backend {
 	t.Helper()
-	b, err := Open(opts)
+	return openWith(t, opts, config{src: kernels.OpenCL})
+}
+
+// openWith is openDevice with the knobs of cfg.
+func openWith(t testing.TB, opts dropout.Options, cfg config) *Backend {
+	t.Helper()
+	b, err := open(opts, cfg)
 	dropouttest.Require(t, "OpenCL device "+opts.Device, err)
 	t.Cleanup(func() { b.Close() })
 	return b
 }
 
+// smallLaunches makes every launch small: at most 4096 elements (the
+// executor's launch limit), in enqueues of at most 256 work-items (the
+// device's), so kernels run as several launches from a global work
+// offset, as they do on large tensors.
+var smallLaunches = config{src: kernels.OpenCL, maxItems: 256, tune: func(i *exec.Info) { i.MaxLaunchElems = 4096 }}
+
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		opts     dropout.Options
-		cfg      dropouttest.Config
-		maxItems int // if non-zero, the work-items of one launch
+		name string
+		opts dropout.Options
+		cfg  dropouttest.Config
+		dev  config
 	}{
 		// The default path: one chunk per call up to 64 MiB.
-		{"PoCL", dropout.Options{Device: pocl}, dropouttest.Config{}, 0},
+		{"PoCL", dropout.Options{Device: pocl}, dropouttest.Config{}, config{src: kernels.OpenCL}},
 		// Chunks of 4 KiB: 1024 float32 or 512 float64 elements, so the
 		// suite's 1023-element and large cases cross chunk boundaries.
-		{"PoCLChunked", dropout.Options{Device: pocl, MaxChunkBytes: 4096}, dropouttest.Config{Large: 1<<16 + 3, SkipClose: true}, 0},
-		// Launches of 256 work-items, so kernels run as several launches
-		// with global offsets, as they do on large tensors.
-		{"PoCLSmallLaunches", dropout.Options{Device: pocl}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}, 256},
+		{"PoCLChunked", dropout.Options{Device: pocl, MaxChunkBytes: 4096}, dropouttest.Config{Large: 1<<16 + 3, SkipClose: true}, config{src: kernels.OpenCL}},
+		// Launches of 4096 elements in enqueues of 256 work-items.
+		{"PoCLSmallLaunches", dropout.Options{Device: pocl}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}, smallLaunches},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			probe := openDevice(t, tc.opts)
+			probe := openWith(t, tc.opts, tc.dev)
 			cfg := tc.cfg
 			cfg.DTypes = probe.DTypes()
 			probe.Close()
 			dropouttest.Run(t, func() (dropout.Backend, error) {
-				b, err := Open(tc.opts)
-				if err == nil && tc.maxItems != 0 {
-					b.maxItems = tc.maxItems
+				b, err := open(tc.opts, tc.dev)
+				if err != nil {
+					return nil, err
 				}
-				return b, err
+				return b, nil
 			}, cfg)
 		})
 	}

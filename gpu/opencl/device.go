@@ -5,14 +5,15 @@ package opencl
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/jgillich/go-opencl/cl"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 )
 
 // installFix is what a user can do when no OpenCL platform or device exists.
@@ -24,7 +25,6 @@ type device struct {
 	dev      *cl.Device
 	vendor   string // platform vendor, matched by Options.Device
 	fp64     bool   // cl_khr_fp64
-	units    int    // CL_DEVICE_MAX_COMPUTE_UNITS
 	maxGroup int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
 }
 
@@ -119,8 +119,6 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 	q(err)
 	maxAlloc, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_MEM_ALLOC_SIZE)", d.MaxMemAllocSize)
 	q(err)
-	units, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)", d.MaxComputeUnits)
-	q(err)
 	group, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)", d.MaxWorkGroupSize)
 	q(err)
 	if err := errors.Join(errs...); err != nil {
@@ -149,51 +147,28 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 		dev:      d,
 		vendor:   strings.TrimSpace(vendor),
 		fp64:     hasExtension(ext, "cl_khr_fp64"),
-		units:    max(units, 1),
 		maxGroup: max(group, 1),
 	}, nil
 }
 
-func hasExtension(list, ext string) bool {
-	for _, e := range strings.Fields(list) {
-		if e == ext {
-			return true
-		}
-	}
-	return false
-}
+func hasExtension(list, ext string) bool { return slices.Contains(strings.Fields(list), ext) }
 
-// choose returns the device sel names: "" for the first, a decimal index,
-// or a case-insensitive substring of the device's name, its platform's name
-// or its platform's vendor (so "pocl" finds PoCL's CPU device, whose name
-// is the CPU's).
-func choose(devs []device, sel string) (device, error) {
-	if sel == "" {
-		return devs[0], nil
-	}
-	if i, err := strconv.Atoi(sel); err == nil {
-		if i < 0 || i >= len(devs) {
-			return device{}, &dropout.UnavailableError{Backend: "opencl",
-				Reason: fmt.Sprintf("no device %d (have %d: %s)", i, len(devs), listNames(devs))}
-		}
-		return devs[i], nil
-	}
-	s := strings.ToLower(sel)
-	for _, d := range devs {
-		for _, name := range []string{d.info.Name, d.info.Platform, d.vendor} {
-			if strings.Contains(strings.ToLower(name), s) {
-				return d, nil
-			}
-		}
-	}
-	return device{}, &dropout.UnavailableError{Backend: "opencl",
-		Reason: fmt.Sprintf("no device matches %q (have %s)", sel, listNames(devs))}
-}
-
-func listNames(devs []device) string {
-	s := make([]string, len(devs))
+// infos returns the descriptions of devs.
+func infos(devs []device) []dropout.DeviceInfo {
+	s := make([]dropout.DeviceInfo, len(devs))
 	for i, d := range devs {
-		s[i] = fmt.Sprintf("%d: %s [%s]", i, d.info.Name, d.info.Platform)
+		s[i] = d.info
 	}
-	return strings.Join(s, ", ")
+	return s
+}
+
+// choose returns the device sel names, under the rule of
+// driver.SelectDevice with the platform's vendor as an alias (so "pocl"
+// finds PoCL's CPU device, whose name is the CPU's).
+func choose(devs []device, sel string) (device, error) {
+	i, err := driver.SelectDevice("opencl", infos(devs), sel, func(i int) []string { return []string{devs[i].vendor} })
+	if err != nil {
+		return device{}, err
+	}
+	return devs[i], nil
 }

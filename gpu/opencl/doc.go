@@ -2,15 +2,22 @@
 // registry), built on github.com/jgillich/go-opencl. It runs on any OpenCL
 // 1.2 device: NVIDIA, AMD and Intel GPUs, and CPUs through PoCL.
 //
+// The work of a call (operands, staging, chunks, masks, broadcasting,
+// special cases, memory accounting, the queue pool) is the shared GPU
+// executor's, gpu/internal/exec; this package is its OpenCL device:
+// device discovery, the program build, memory, command queues and the
+// mapping of the executor's kernels onto kernels.OpenCL (exec.go).
+//
 // # Devices
 //
 // Driver.Devices lists every device of every platform, GPUs first, then
 // accelerators, then CPU devices; DeviceInfo.Index is the position in that
-// list. Options.Device selects a device by that index or by a
-// case-insensitive substring of the device's name, its platform's name or
-// its platform's vendor: "pocl" selects PoCL's CPU device (whose name is
-// the CPU's), "oclgrind" the Oclgrind simulator. CPU devices and simulators
-// are marked Emulated, so dropout.Registry.Open("auto") never picks them.
+// list. Options.Device selects a device under driver.SelectDevice's rule:
+// "" the first, a decimal index, or a case-insensitive substring of the
+// device's name, its platform's name or its platform's vendor: "pocl"
+// selects PoCL's CPU device (whose name is the CPU's), "oclgrind" the
+// Oclgrind simulator. CPU devices and simulators are marked Emulated, so
+// dropout.Registry.Open("auto") never picks them.
 //
 // Open creates one context on the device, builds the kernels
 // (kernels.OpenCL) once, and keeps them until Close. A failed build returns
@@ -23,17 +30,16 @@
 //
 // A Driver, a Backend and its Buffers are safe for concurrent use by many
 // goroutines; share one Backend as you would an *sql.DB. Each call (Forward,
-// Backward, Copy, Alloc, Buffer.Read and Buffer.Write) runs on a worker: an
-// in-order command queue with its own kernel objects (a kernel's arguments
-// are state) and its own staging buffers for host tensors. A backend makes
-// up to 4 workers on demand and keeps them until Close, so up to 4 calls
-// run side by side on the device; further calls wait for a free worker.
-// What is serialised:
+// Backward, Copy, Alloc, Buffer.Read and Buffer.Write) runs on one of the
+// executor's queues: here an in-order command queue with its own kernel
+// objects (a kernel's arguments are state) and its own staging buffers for
+// host tensors. A backend makes up to 4 queues on demand and keeps them
+// until Close, so up to 4 calls run side by side on the device; further
+// calls wait for a free queue. What is serialised:
 //
-//   - the calls that share one worker: one call at a time per worker;
-//   - the backend's bookkeeping (the worker pool, its buffers, the device
-//     memory it holds), under one mutex held only briefly, never across an
-//     OpenCL call other than clReleaseMemObject;
+//   - the calls that share one queue: one call at a time per queue;
+//   - the executor's bookkeeping (the queue pool, its buffers, the device
+//     memory it holds), under one mutex held only briefly;
 //   - a buffer's pin count, under a mutex of the buffer;
 //   - process-wide, device enumeration (Devices, and the device lookup of
 //     Open) and context creation: clGetPlatformIDs, clGetDeviceIDs and
@@ -57,60 +63,64 @@
 // Tensors are host slices or Buffers from this backend's Alloc, mixed
 // freely in one call. Host tensors go through staging buffers on the
 // device and back, chunk by chunk; Buffers are used in place, with no host
-// copy. A Buffer of another backend is dropout.ErrForeignBuffer. A mask
-// Buffer is a Uint8 buffer of Mask.Bytes(n) bytes, in the format the
-// Params name; Alloc rounds every buffer up to whole 32-bit words because
-// the kernels write bit masks a word at a time.
+// copy, and Copy, Buffer.Read and Buffer.Write move a buffer's bytes in
+// one clEnqueueCopyBuffer, clEnqueueWriteBuffer or clEnqueueReadBuffer. A
+// Buffer of another backend is dropout.ErrForeignBuffer. A mask Buffer is
+// a Uint8 buffer of Mask.Bytes(n) bytes, in the format the Params name;
+// Alloc rounds every buffer up to whole 32-bit words because the kernels
+// write bit masks a word at a time.
 //
 // float32 runs on every device; float64 needs cl_khr_fp64 (Backend.DTypes
-// says which), and is otherwise dropout.ErrDType. 16-bit types and alpha
-// dropout are not implemented (ErrDType, ErrUnsupported).
+// says which), and is otherwise dropout.ErrDType (a buffer of any type can
+// still be allocated and copied). 16-bit types and alpha dropout are not
+// implemented (ErrDType, ErrUnsupported).
 //
 // Every OpenCL call's status is checked in one place, and a failure is an
 // error that names the call and the status code, such as
-// "opencl: clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)". No call
-// panics on bad input. A released Buffer, used as an operand or through
-// Read or Write, is an error wrapping dropout.ErrReleased.
+// "opencl: clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)";
+// CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES and
+// CL_OUT_OF_HOST_MEMORY wrap dropout.ErrOutOfMemory. No call panics on
+// bad input. A released Buffer, used as an operand or through Read or
+// Write, is an error wrapping dropout.ErrReleased.
 //
-// Memory: every allocation (Alloc, and the staging buffers the backend
-// makes) is checked before it is made, and refused with an error wrapping
-// dropout.ErrOutOfMemory that names the bytes wanted and the bytes
-// available when it is larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE, than
-// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend already holds (its
-// buffers and staging buffers; idle workers' staging buffers are released
+// Memory: every allocation (Alloc, and the staging buffers of host
+// tensors) is checked before it is made, and refused with an error
+// wrapping dropout.ErrOutOfMemory that names the bytes wanted and the
+// bytes available when it is larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+// than CL_DEVICE_GLOBAL_MEM_SIZE less what the backend already holds (its
+// buffers and staging buffers; idle queues' staging buffers are released
 // first to make room), or, on a device whose memory is host memory (PoCL,
 // Oclgrind: marked Emulated), than the memory the machine and the
 // process's cgroups can still give (internal/memlimit), since such devices
 // allocate lazily and the kernel's OOM killer would answer instead of an
-// error. Allocation failures that the driver reports match
-// dropout.ErrOutOfMemory too. Element counts whose size overflows are the
-// same error.
+// error. Element counts whose size overflows are the same error.
 //
 // # Kernels and chunks
 //
 // The kernels implement the stream contract of the root package exactly,
 // word indices modulo 2^64 included (the block counter wraps from 2^62 - 1
-// to 0): one Philox4x32-10 block per four consecutive stream words, vector loads
-// and stores where a block's four elements are aligned, a select (never a
+// to 0): one Philox4x32-10 block per four consecutive stream words, vector
+// loads and stores where a block's four elements are aligned, a select (never a
 // multiply by the mask) for the keep decision, 64-bit element indices and
 // offsets, and separate copying kernels for p = 0, so that output is a bit
 // copy. One work-item serves one unit of work (a Philox block, a mask
-// word), and kernels are launched in pieces of at most 2^24 work-items from
-// a global offset, so any size fits the device's dispatch limits. A call is
-// processed in chunks of at most Options.MaxChunkBytes (64 MiB when
-// 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor; chunks
-// start at multiples of 32 elements, so bit-mask bytes are never split, and
-// the stream contract makes the chunking invisible in the result. A noise
-// shape's mask must fit one allocation, and is written even over an empty
-// tensor (a noise shape [3 1 4] over a [3 0 4] tensor draws 12 mask
-// elements).
+// word), and kernels are enqueued in pieces of at most 2^24 work-items from
+// a global offset, so any size fits the device's dispatch limits. The
+// executor runs a call in chunks of at most Options.MaxChunkBytes (64 MiB
+// when 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor;
+// chunks start at multiples of 32 elements, so bit-mask bytes are never
+// split, and the stream contract makes the chunking invisible in the
+// result. A noise shape's mask must fit one allocation, and is written even
+// over an empty tensor (a noise shape [3 1 4] over a [3 0 4] tensor draws
+// 12 mask elements).
 //
 // # Building
 //
 // Building needs cgo and the OpenCL headers and loader library (Debian's
 // ocl-icd-opencl-dev and opencl-headers). On Linux the program does not
 // link libOpenCL, though go-opencl asks for it: this package defines the
-// OpenCL functions go-opencl calls (loader_stubs.c), each forwarding to the
+// OpenCL functions go-opencl calls (loader_stubs.c, which internal/genstubs
+// generates from go-opencl and CL/cl.h), each forwarding to the
 // implementation found at run time (loader_dl.c): one already in the
 // process, such as Oclgrind's runtime that LD_PRELOAD interposes, else
 // libOpenCL.so.1 through dlopen, or the library the environment variable
@@ -124,17 +134,20 @@
 //
 // # Testing
 //
-// The tests run the conformance suite (dropouttest) on PoCL, once with the
-// default chunks and once with 4 KiB chunks, check the kernels' Philox
-// against the Random123 known-answer vectors and across the wrap of the
-// block counter, check calls whose stream words wrap modulo 2^64 against
-// the reference, share backends between goroutines (calls, Close and
-// Release during calls, and concurrent Open, Close and Devices as the
-// first OpenCL calls of a fresh process), check misuse and memory limits,
-// and run a subset of the checks under Oclgrind with its API, data-race
-// and uninitialized-value checkers (TestOclgrind runs the test binary
-// again under oclgrind). Run them with -race. A
-// missing PoCL or Oclgrind skips them, or fails them when
-// DROPOUT_REQUIRE_DEVICES is set, as `make test` does. BenchmarkForward and
-// BenchmarkCopy measure dropout against the device's own buffer copy.
+// The tests run the conformance suite (dropouttest) on PoCL with the
+// default chunks, with 4 KiB chunks and with small launches, check the
+// kernels' Philox against the Random123 known-answer vectors
+// (internal/philox/kat.txt) and across the wrap of the block counter,
+// check calls whose stream words wrap modulo 2^64 against the reference,
+// share backends between goroutines (calls, Close and Release during
+// calls, and concurrent Open, Close and Devices as the first OpenCL calls
+// of a fresh process), check misuse and memory limits, run a subset of the
+// checks under Oclgrind with its API, data-race and uninitialized-value
+// checkers (TestOclgrind runs the test binary again under oclgrind), and
+// check that loader_stubs.c is what internal/genstubs makes. Run them with
+// -race. A missing PoCL or Oclgrind skips them, or fails them when
+// DROPOUT_REQUIRE_DEVICES is set, as `make test` does. BenchmarkForward
+// and BenchmarkCopy measure dropout against the device's own buffer copy.
 package opencl
+
+//go:generate go run ./internal/genstubs -o loader_stubs.c

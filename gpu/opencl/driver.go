@@ -21,11 +21,7 @@ func (Driver) Devices() ([]dropout.DeviceInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	infos := make([]dropout.DeviceInfo, len(devs))
-	for i, d := range devs {
-		infos[i] = d.info
-	}
-	return infos, nil
+	return infos(devs), nil
 }
 
 // Open opens the device opts.Device selects (see Options.Device; a name
@@ -37,5 +33,5 @@ func (Driver) Open(opts dropout.Options) (dropout.Backend, error) {
 
 // Open is Driver.Open returning the concrete type.
 func Open(opts dropout.Options) (*Backend, error) {
-	return open(opts, kernels.OpenCL)
+	return open(opts, config{src: kernels.OpenCL})
 }

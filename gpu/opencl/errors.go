@@ -12,30 +12,26 @@ import (
 )
 
 // clError is a failed OpenCL call: the function and the status code it
-// returned. Allocation failures match dropout.ErrOutOfMemory.
+// returned. It wraps dropout.ErrOutOfMemory for the codes of a lack of
+// memory, and no other error.
 type clError struct {
 	Op   string // the OpenCL function, such as "clEnqueueNDRangeKernel"
 	Code int    // the CL status code, such as -4
-	Err  error  // go-opencl's error value
 }
 
 func (e *clError) Error() string {
 	return fmt.Sprintf("opencl: %s: %s (%d)", e.Op, codeName(e.Code), e.Code)
 }
 
-// Is makes allocation failures match dropout.ErrOutOfMemory.
-func (e *clError) Is(target error) bool {
-	if target != dropout.ErrOutOfMemory {
-		return false
-	}
+// Unwrap returns dropout.ErrOutOfMemory for CL_MEM_OBJECT_ALLOCATION_FAILURE,
+// CL_OUT_OF_RESOURCES and CL_OUT_OF_HOST_MEMORY, otherwise nil.
+func (e *clError) Unwrap() error {
 	switch e.Code {
-	case -4, -5, -6: // CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY
-		return true
+	case -4, -5, -6:
+		return dropout.ErrOutOfMemory
 	}
-	return false
+	return nil
 }
-
-func (e *clError) Unwrap() error { return e.Err }
 
 // check is the one place that turns the result of an OpenCL call into an
 // error: nil stays nil; anything else becomes a *clError naming the call
@@ -49,7 +45,7 @@ func check(op string, err error) error {
 	if errors.As(err, &be) {
 		return fmt.Errorf("opencl: %s: CL_BUILD_PROGRAM_FAILURE (-11); build log:\n%s", op, string(be))
 	}
-	return &clError{Op: op, Code: code(err), Err: err}
+	return &clError{Op: op, Code: code(err)}
 }
 
 // code recovers the CL status code of a go-opencl error.

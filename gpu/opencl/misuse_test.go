@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/internal/memlimit"
+	"github.com/gpudropout/dropout/kernels"
 )
 
 // TestReleasedBuffers uses released buffers, device and host, in every
@@ -92,9 +94,9 @@ func TestReleasedBuffers(t *testing.T) {
 // TestMemoryLimits checks that allocations beyond the device's memory are
 // refused with ErrOutOfMemory errors that name the bytes wanted and
 // available: beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE, beyond
-// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend holds (with a fake,
-// small device memory), beyond the host memory left for a CPU device (with
-// a fake limit), and sizes whose byte count overflows.
+// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend holds (on a device with
+// a fake, small memory), beyond the host memory left for an emulated
+// device (with a fake limit), and sizes whose byte count overflows.
 func TestMemoryLimits(t *testing.T) {
 	b := openDevice(t, dropoutOpts(pocl))
 	if !b.Device().Emulated {
@@ -136,60 +138,60 @@ func TestMemoryLimits(t *testing.T) {
 	_, err := b.Alloc(dropout.Float32, int(maxAlloc/4)+1)
 	names(err, maxAlloc+4, maxAlloc)
 
-	// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend holds: pretend the
-	// device has 1 MiB.
-	b.mu.Lock()
-	held := b.held
-	b.mu.Unlock()
+	// CL_DEVICE_GLOBAL_MEM_SIZE less what the backend holds, on a device
+	// that says it has 1 MiB.
 	const devMem = 1 << 20
-	b.dev.info.Memory = held + devMem
-	a, err := b.Alloc(dropout.Float32, 200_000) // 800,000 bytes: fits
+	small := openWith(t, dropoutOpts(pocl), config{src: kernels.OpenCL, tune: func(i *exec.Info) { i.Memory = devMem }})
+	held := small.dev.held.Load
+	if h := held(); h != 0 {
+		t.Fatalf("a new backend holds %d bytes", h)
+	}
+	a, err := small.Alloc(dropout.Float32, 200_000) // 800,000 bytes: fits
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.mu.Lock()
-	held2 := b.held
-	b.mu.Unlock()
-	if held2 != held+800_000 {
-		t.Errorf("held %d bytes, then %d after an Alloc of 800000", held, held2)
+	if h := held(); h != 800_000 {
+		t.Errorf("held %d bytes after an Alloc of 800000", h)
 	}
-	_, err = b.Alloc(dropout.Float32, 100_000) // 400,000 bytes: 248,576 left
-	names(err, 400_000, devMem-800_000, held+devMem, held2)
+	_, err = small.Alloc(dropout.Float32, 100_000) // 400,000 bytes: 248,576 left
+	names(err, 400_000, devMem-800_000, devMem, 800_000)
 	// Host tensors need staging buffers, which count too.
 	big := make(dropout.Float32s, 100_000)
-	err = b.Forward(big, big, nil, dropout.Params{P: 0.5})
+	err = small.Forward(big, big, nil, dropout.Params{P: 0.5})
 	names(err)
 	if err := a.Release(); err != nil {
 		t.Fatal(err)
 	}
 	// Released memory is available again, to buffers and staging.
-	c, err := b.Alloc(dropout.Float32, 100_000)
+	c, err := small.Alloc(dropout.Float32, 100_000)
 	if err != nil {
 		t.Fatalf("Alloc after a Release made room: %v", err)
 	}
 	c.Release()
-	if err := b.Forward(big, big, nil, dropout.Params{P: 0.5}); err != nil {
+	if err := small.Forward(big, big, nil, dropout.Params{P: 0.5}); err != nil {
 		t.Fatalf("Forward after a Release made room: %v", err)
 	}
-	// Idle workers' staging buffers give way to an Alloc.
-	b.mu.Lock()
-	free := b.dev.info.Memory - b.held
-	b.mu.Unlock()
-	d, err := b.Alloc(dropout.Uint8, int(free)+100_000)
+	// Idle queues' staging buffers give way to an Alloc.
+	staging := held()
+	if staging < 400_000 {
+		t.Errorf("%d bytes held after a call on 400000 bytes of host data: no staging buffer kept", staging)
+	}
+	d, err := small.Alloc(dropout.Uint8, int(devMem-staging)+100_000)
 	if err != nil {
 		t.Fatalf("Alloc that fits once staging buffers are released: %v", err)
 	}
 	d.Release()
-	b.dev.info.Memory = held + 1<<40
 
-	// Host memory for a CPU device: pretend 1 MB is left.
-	b.hostLimit = func() memlimit.Limit { return memlimit.Limit{Bytes: 1_000_000, Source: "test limit"} }
-	_, err = b.Alloc(dropout.Float32, 300_000)
+	// Host memory for an emulated device, on a machine with 1 MB left.
+	tight := openWith(t, dropoutOpts(pocl), config{src: kernels.OpenCL, tune: func(i *exec.Info) {
+		i.HostLimit = func() memlimit.Limit { return memlimit.Limit{Bytes: 1_000_000, Source: "test limit"} }
+	}})
+	_, err = tight.Alloc(dropout.Float32, 300_000)
 	names(err, 1_200_000, 1_000_000)
 	if err == nil || !strings.Contains(err.Error(), "test limit") {
 		t.Errorf("host memory error %v does not say what limits it", err)
 	}
-	if u, err := b.Alloc(dropout.Float32, 1000); err != nil {
+	if u, err := tight.Alloc(dropout.Float32, 1000); err != nil {
 		t.Errorf("a small Alloc under the host limit: %v", err)
 	} else {
 		u.Release()

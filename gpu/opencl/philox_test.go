@@ -12,28 +12,18 @@ import (
 )
 
 // TestPhiloxKnownAnswers checks the OpenCL C Philox4x32-10 against the
-// Random123 known-answer vectors (kat_vectors, philox4x32_10), then against
-// the Go implementation on random counters and keys.
+// Random123 known-answer vectors (internal/philox/kat.txt, through
+// philox.KnownAnswers), then against the Go implementation on random
+// counters and keys.
 func TestPhiloxKnownAnswers(t *testing.T) {
 	b := openDevice(t, dropoutOpts(pocl))
-	for _, tc := range []struct {
-		name string
-		ctr  [4]uint32
-		key  [2]uint32
-		want [4]uint32
-	}{
-		{"zeros", [4]uint32{}, [2]uint32{}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-		{"ones", [4]uint32{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, [2]uint32{0xffffffff, 0xffffffff},
-			[4]uint32{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-		{"pi", [4]uint32{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, [2]uint32{0xa4093822, 0x299f31d0},
-			[4]uint32{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
-	} {
-		got, err := b.PhiloxBlocks([][4]uint32{tc.ctr}, [][2]uint32{tc.key})
+	for _, kat := range philox.KnownAnswers() {
+		got, err := b.philoxBlocks([][4]uint32{kat.Ctr}, [][2]uint32{kat.Key})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got[0] != tc.want {
-			t.Errorf("%s: philox4x32_10(%08x, %08x) on the device = %08x, want %08x", tc.name, tc.ctr, tc.key, got[0], tc.want)
+		if got[0] != kat.Out {
+			t.Errorf("%s: philox4x32_10(%08x, %08x) on the device = %08x, want %08x", kat.Name, kat.Ctr, kat.Key, got[0], kat.Out)
 		}
 	}
 
@@ -44,7 +34,7 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 		ctr[i] = [4]uint32{r.Uint32(), r.Uint32(), r.Uint32(), r.Uint32()}
 		key[i] = [2]uint32{r.Uint32(), r.Uint32()}
 	}
-	got, err := b.PhiloxBlocks(ctr, key)
+	got, err := b.philoxBlocks(ctr, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,14 +49,15 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 // wraps modulo 2^64, so that the block counter g>>2 goes from 2^62-1 to 0:
 // the device's words (stream_words, through the stream_block the dropout
 // kernels use) against the Go stream, and the blocks on either side of the
-// wrap against the Random123 known answer for counter 0 and the device's
-// and Go's Philox of counter (2^32-1, 2^30-1, 0, 0), the block 2^62-1.
+// wrap against the Random123 known answer for counter 0 (under key 0) and
+// the device's and Go's Philox of counter (2^32-1, 2^30-1, 0, 0), the
+// block 2^62-1.
 func TestPhiloxCounterWrap(t *testing.T) {
 	b := openDevice(t, dropoutOpts(pocl))
 	last := [4]uint32{0xffffffff, 0x3fffffff, 0, 0} // block 2^62-1
 	for _, key := range [][2]uint32{{0, 0}, {0xffffffff, 0xffffffff}, {0xa4093822, 0x299f31d0}} {
 		seed := uint64(key[0]) | uint64(key[1])<<32
-		blocks, err := b.PhiloxBlocks([][4]uint32{last, {}}, [][2]uint32{key, key})
+		blocks, err := b.philoxBlocks([][4]uint32{last, {}}, [][2]uint32{key, key})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,11 +85,22 @@ func TestPhiloxCounterWrap(t *testing.T) {
 					if w != blocks[1][g&3] {
 						t.Errorf("key %08x: word %#x = %08x, not lane %d of block 0 (%08x)", key, g, w, g&3, blocks[1])
 					}
-					if key == [2]uint32{} && w != [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}[g] {
+					if zero := katZeros(t); key == zero.Key && w != zero.Out[g] {
 						t.Errorf("word %d after the wrap with key 0 = %08x, not the known answer", g, w)
 					}
 				}
 			}
 		}
 	}
+}
+
+// katZeros returns the known-answer vector of counter 0 under key 0.
+func katZeros(t testing.TB) philox.KAT {
+	for _, kat := range philox.KnownAnswers() {
+		if kat.Ctr == [4]uint32{} && kat.Key == [2]uint32{} {
+			return kat
+		}
+	}
+	t.Fatal("internal/philox/kat.txt has no vector of counter 0 and key 0")
+	return philox.KAT{}
 }

@@ -1,4 +1,6 @@
-// Dropout kernels, OpenCL C 1.2. The stream contract is DESIGN.md section 3:
+// Dropout kernels, OpenCL C 1.2, for the executor in gpu/internal/exec (see
+// gpu/opencl/exec.go for how its kernels map onto these). The stream
+// contract is CONTRACT.md §1–§4:
 // word g of the keystream of seed is lane g&3 of
 // philox4x32_10(ctr = (lo32(g>>2), hi32(g>>2), 0, 0), key = (lo32(seed), hi32(seed))),
 // mask element j of a call uses word g0+j and is kept iff word >= thr.
@@ -88,14 +90,15 @@ kernel void stream_words(global uint *out, ulong n, ulong g0, uint k0, uint k1)
 	}
 }
 
-// zero_words zeroes n 32-bit words: new buffers start zeroed. (A kernel
-// rather than clEnqueueFillBuffer: as fast, and Oclgrind's uninitialized-
-// value checker mistracks buffers written by clEnqueueFillBuffer.)
-kernel void zero_words(global uint *p, ulong n)
+// zero_words zeroes n 32-bit words from word off on: new buffers start
+// zeroed, and p = 1 without a mask writes +0. (A kernel rather than
+// clEnqueueFillBuffer: as fast, and Oclgrind's uninitialized-value checker
+// mistracks buffers written by clEnqueueFillBuffer.)
+kernel void zero_words(global uint *p, ulong off, ulong n)
 {
 	const ulong i = get_global_id(0);
 	if (i < n)
-		p[i] = 0;
+		p[off + i] = 0;
 }
 
 // DROPOUT_KERNELS instantiates the kernels for one element type T with
@@ -247,12 +250,13 @@ kernel void bwdbits_##S(global T *y, ulong yoff, global const T *x, ulong xoff, 
 /* bcast_S: noise-shape broadcast. Element k of the chunk is tensor element                \
  * i0+k; its mask element is j = sum over canonical axes of coord*stride, with             \
  * dims[2d] the size and dims[2d+1] the mask stride (0 on broadcast axes) of               \
- * axis d. The mask m is bytes (bits == 0; nonzero = keep) or bits. */                     \
+ * axis d. The mask, from byte moff of m on, is bytes (bits == 0; nonzero =                \
+ * keep) or bits. */                                                                       \
 kernel void bcast_##S(global T *y, ulong yoff, global const T *x, ulong xoff,              \
-	global const uchar *m, ulong i0, ulong n, global const ulong *dims, uint rank,         \
-	uint bits, uint flags, T scale)                                                        \
+	global const uchar *m, ulong moff, ulong i0, ulong n, global const ulong *dims,        \
+	uint rank, uint bits, uint flags, T scale)                                             \
 {                                                                                          \
-	y += yoff; x += xoff;                                                                  \
+	y += yoff; x += xoff; m += moff;                                                       \
 	const ulong k = get_global_id(0); if (k < n) {                                         \
 		ulong rem = i0 + k, j = 0;                                                         \
 		for (uint d = rank; d-- > 0;) {                                                    \

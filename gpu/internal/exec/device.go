@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
 // Device is what a GPU backend implements: memory and queues. Its methods
@@ -82,6 +83,15 @@ type Info struct {
 	// lavapipe): allocations are also checked against the memory the
 	// machine and the process's cgroups can still give.
 	HostMemory bool
+	// DirectCopy is set where Upload, Download and Copy launches move any
+	// number of bytes at once, straight between host memory and device
+	// memory (OpenCL's clEnqueueWriteBuffer, clEnqueueReadBuffer and
+	// clEnqueueCopyBuffer): Backend.Copy of a buffer is then one Upload,
+	// Download or Copy launch, not one per chunk.
+	DirectCopy bool
+	// HostLimit, if set, replaces memlimit.System as the memory the
+	// machine can still give a HostMemory device (tests fake a small one).
+	HostLimit func() memlimit.Limit
 	// MaxLaunchBytes is the most bytes one view of a launch may span (a
 	// Vulkan binding window: maxStorageBufferRange less the offset
 	// alignment); 0 for no limit, otherwise at least 256.

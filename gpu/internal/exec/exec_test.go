@@ -389,3 +389,61 @@ func TestForeign(t *testing.T) {
 		t.Errorf("negative MaxChunkBytes: %v", err)
 	}
 }
+
+// TestDirectCopy checks that on a device with Info.DirectCopy a Copy of a
+// buffer is one Upload, Download or Copy launch, however many chunks it
+// spans.
+func TestDirectCopy(t *testing.T) {
+	var mu sync.Mutex
+	ops := map[string]int{}
+	cfg := exectest.Config{DirectCopy: true, Hook: func(op string) error {
+		mu.Lock()
+		ops[op]++
+		mu.Unlock()
+		return nil
+	}}
+	b, _ := newBackend(t, cfg, dropout.Options{MaxChunkBytes: 256})
+	data := func(dt dropout.DType, n int, seed uint64) dropout.Tensor {
+		if dt == dropout.Uint8 {
+			b := make(dropout.Bytes, n)
+			for i := range b {
+				b[i] = byte(uint64(i)*7 + seed)
+			}
+			return b
+		}
+		return dropouttest.Data(dt, n, seed)
+	}
+	for _, n := range []int{1001, 7} { // 16 chunks of 64 elements, and a mask of 7 bytes
+		dt := dropout.Float32
+		if n == 7 {
+			dt = dropout.Uint8
+		}
+		x := data(dt, n, 1)
+		u, err := b.Alloc(dt, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.Release()
+		v, err := b.Alloc(dt, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Release()
+		mu.Lock()
+		clear(ops)
+		mu.Unlock()
+		got := data(dt, n, 2)
+		if err := errors.Join(u.Write(x), b.Copy(v, u), v.Read(got)); err != nil {
+			t.Fatal(err)
+		}
+		if err := dropouttest.Equal(got, x); err != nil {
+			t.Errorf("%v[%d]: %v", dt, n, err)
+		}
+		mu.Lock()
+		if ops["Upload"] != 1 || ops["Copy"] != 1 || ops["Download"] != 1 {
+			t.Errorf("%v[%d]: a Write, a Copy and a Read made %d uploads, %d copies and %d downloads, want one each",
+				dt, n, ops["Upload"], ops["Copy"], ops["Download"])
+		}
+		mu.Unlock()
+	}
+}

@@ -21,7 +21,11 @@ func (e *Backend) reserve(own *queue, what string, size int64) error {
 			dropout.ErrOutOfMemory, e.name, what, memlimit.Bytes(size), d.Name, memlimit.Bytes(d.MaxAlloc))
 	}
 	if d.HostMemory {
-		if err := memlimit.System().Check(dropout.ErrOutOfMemory, fmt.Sprintf("%s: %s on %s", e.name, what, d.Name), size); err != nil {
+		limit := memlimit.System
+		if d.HostLimit != nil {
+			limit = d.HostLimit
+		}
+		if err := limit().Check(dropout.ErrOutOfMemory, fmt.Sprintf("%s: %s on %s", e.name, what, d.Name), size); err != nil {
 			return err
 		}
 	}

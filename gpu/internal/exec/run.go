@@ -109,6 +109,20 @@ func (e *Backend) Copy(dst, src dropout.Tensor) error {
 	if err != nil {
 		return err
 	}
+	if n := int64(c.pl.N) * c.es; e.info.DirectCopy && n > 0 && (c.y.mem != nil || c.x.mem != nil) {
+		switch {
+		case c.x.mem == nil:
+			err = q.upload(View{Mem: c.y.mem}, c.x.host)
+		case c.y.mem == nil:
+			err = q.download(c.y.host, View{Mem: c.x.mem})
+		case c.y.mem != c.x.mem:
+			err = q.launch(Copy, &Args{Y: View{Mem: c.y.mem}, X: View{Mem: c.x.mem}, N: n})
+		}
+		if err == nil {
+			err = q.wait()
+		}
+		return err
+	}
 	return c.flat(Copy)
 }
 

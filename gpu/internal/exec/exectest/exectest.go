@@ -42,6 +42,7 @@ type Config struct {
 	MaxLaunchElems int64           // none
 	ApplyMaxDims   int             // none
 	ApplyMaxElems  int64           // none
+	DirectCopy     bool            // false
 	// Hook, if set, runs as each queue operation starts, with its name
 	// ("Upload", "Download", "Wait" or the kernel's); an error it returns
 	// becomes the operation's.
@@ -95,7 +96,7 @@ func (d *Device) Info() exec.Info {
 			Memory: c.Memory, MaxAlloc: c.MaxAlloc},
 		DTypes: slices.Clone(c.DTypes), Queues: c.Queues,
 		MaxLaunchBytes: c.MaxLaunchBytes, MaxLaunchElems: c.MaxLaunchElems,
-		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems,
+		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems, DirectCopy: c.DirectCopy,
 	}
 }
 
