@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	osexec "os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -480,5 +481,26 @@ func TestStreamEdges(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCapabilities: the device states float32 always, float64 exactly
+// where Forward takes it, every mask format and noise shapes; Devices and
+// an open backend agree.
+func TestCapabilities(t *testing.T) {
+	b := openDevice(t, dropout.Options{Device: pocl})
+	caps := b.Device().Caps
+	if !slices.Equal(caps.DTypes, b.DTypes()) || !slices.Contains(caps.DTypes, dropout.Float32) {
+		t.Errorf("Caps.DTypes %v, DTypes() %v", caps.DTypes, b.DTypes())
+	}
+	if len(caps.MaskFormats) != 3 || !caps.NoiseShape || caps.Alpha {
+		t.Errorf("caps %+v", caps)
+	}
+	devs, err := Driver{}.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(devs[b.Device().Index].Caps.DTypes, caps.DTypes) {
+		t.Errorf("Devices() says %v, the open backend %v", devs[b.Device().Index].Caps.DTypes, caps.DTypes)
 	}
 }

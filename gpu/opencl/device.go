@@ -134,6 +134,11 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 	// A CPU device, or a simulator whatever type it reports, runs the GPU
 	// API on the host: correct, but no reason to prefer it over "cpu".
 	emulated := kind == dropout.KindCPU || strings.Contains(strings.ToLower(platform), "oclgrind")
+	fp64 := hasExtension(ext, "cl_khr_fp64")
+	caps := dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats, NoiseShape: true}
+	if fp64 {
+		caps.DTypes = append(caps.DTypes, dropout.Float64)
+	}
 	return device{
 		info: dropout.DeviceInfo{
 			Backend:  "opencl",
@@ -143,10 +148,11 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 			Emulated: emulated,
 			Memory:   mem,
 			MaxAlloc: maxAlloc,
+			Caps:     caps,
 		},
 		dev:      d,
 		vendor:   strings.TrimSpace(vendor),
-		fp64:     hasExtension(ext, "cl_khr_fp64"),
+		fp64:     fp64,
 		maxGroup: max(group, 1),
 	}, nil
 }
