@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
@@ -128,7 +129,7 @@ func Run(cfg Config) (*Report, error) {
 			continue
 		}
 		if probe, err := b.Alloc(dropout.Float32, 1); err == nil {
-			o.host = dropout.IsHostBuffer(probe)
+			o.host = driver.IsHostBuffer(probe)
 			probe.Release()
 		}
 		bs = append(bs, o)
@@ -272,7 +273,7 @@ func measure(o opened, x dropout.Float32s, cfg Config, next func(string)) ([]Row
 	if err := bx.Write(x); err != nil {
 		return nil, err
 	}
-	host := dropout.IsHostBuffer(bx)
+	host := driver.IsHostBuffer(bx)
 	mode := ModeDevice
 	if host {
 		mode = ModeSame

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
@@ -46,7 +47,7 @@ func (s *state) close() {
 }
 
 // buffer is the Buffer a CPU backend's Alloc returns: host memory (a buffer
-// from dropout.NewHostBuffer, which reports ErrReleased after Release) that
+// from driver.NewHostBuffer, which reports ErrReleased after Release) that
 // knows its backend, so that it reports ErrClosed once that is closed.
 // Either CPU backend takes the other's buffers as host memory.
 type buffer struct {
@@ -92,11 +93,11 @@ func (b *buffer) live(what string) error {
 	return nil
 }
 
-// HostBuffer returns the host buffer (from dropout.NewHostBuffer) that b
+// HostBuffer returns the host buffer (from driver.NewHostBuffer) that b
 // wraps, or an error wrapping dropout.ErrClosed once b's backend is
 // closed. It is the hook through which code outside this package can see
-// b as host memory (dropout.Host and dropout.IsHostBuffer know only
-// dropout.NewHostBuffer's buffers).
+// b as host memory (driver.Host and driver.IsHostBuffer know only
+// driver.NewHostBuffer's buffers).
 func (b *buffer) HostBuffer() (dropout.Buffer, error) {
 	if err := b.live("use"); err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func unwrap(t dropout.Tensor) (dropout.Tensor, error) {
 
 // operand returns the host slice behind an operand of a call: a host slice
 // tensor, a buffer of a CPU backend (ErrClosed when its backend is closed,
-// ErrReleased after its Release) or one from dropout.NewHostBuffer
+// ErrReleased after its Release) or one from driver.NewHostBuffer
 // (ErrReleased after its Release). Anything else, such as a GPU backend's
 // buffer, is ErrForeignBuffer.
 func operand(t dropout.Tensor) (dropout.Tensor, error) {
@@ -123,7 +124,7 @@ func operand(t dropout.Tensor) (dropout.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dropout.HostOperand(u)
+	return driver.HostOperand(u)
 }
 
 // hostLimit reads the memory this process may still allocate (a variable
@@ -154,7 +155,7 @@ func alloc(s *state, dt dropout.DType, n int) (dropout.Buffer, error) {
 			return nil, err
 		}
 	}
-	h, err := dropout.NewHostBuffer(dt, n)
+	h, err := driver.NewHostBuffer(dt, n)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 )
 
 // CPU is the fast multi-core backend. It is safe for concurrent use (see
@@ -87,7 +88,7 @@ func (c *CPU) Copy(dst, src dropout.Tensor) error {
 
 // copyArgs validates a Copy and returns the host slices of its operands.
 func copyArgs(dst, src dropout.Tensor) (d, s dropout.Tensor, err error) {
-	if err := dropout.CheckCopy(dst, src); err != nil {
+	if err := driver.CheckCopy(dst, src); err != nil {
 		return nil, nil, err
 	}
 	if d, err = operand(dst); err != nil {
@@ -136,7 +137,7 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 
 // forward runs a validated forward call (or a backward one that
 // regenerates its mask) on host slices.
-func (c *CPU) forward(pl *dropout.Plan, d, s dropout.Tensor, m dropout.Bytes) {
+func (c *CPU) forward(pl *driver.Plan, d, s dropout.Tensor, m dropout.Bytes) {
 	if pl.Broadcast() {
 		k := make([]byte, pl.MaskN)
 		c.keep(k, pl)
@@ -272,7 +273,7 @@ func keepAll(m []byte, f dropout.MaskFormat, n int) {
 }
 
 // keep sets k[j] to the keep decision of mask element j.
-func (c *CPU) keep(k []byte, pl *dropout.Plan) {
+func (c *CPU) keep(k []byte, pl *driver.Plan) {
 	c.parallel(len(k), func(lo, hi int) {
 		a := span{seed: pl.Seed, g0: pl.Offset + uint64(lo), t: pl.Threshold}
 		c.k.keep(k[lo:hi], &a)
@@ -306,7 +307,7 @@ func readMask(k, m []byte, f dropout.MaskFormat) {
 
 // applyBroadcast sets d = keep ? s*scale : 0 where element i uses mask
 // element pl.MaskIndex(i), walking the canonical dims with counters.
-func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *dropout.Plan) {
+func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *driver.Plan) {
 	n := pl.N
 	if n == 0 {
 		// An empty tensor whose mask is not: a zero-sized axis that the

@@ -22,7 +22,7 @@
 //
 // Conventions: destination first, as in the root package; both backends take
 // host tensors (dropout.Float32s, dropout.Float64s, dropout.Bytes, buffers
-// from dropout.NewHostBuffer) and the buffers either backend's Alloc
+// from driver.NewHostBuffer) and the buffers either backend's Alloc
 // returns. 16-bit data and alpha dropout return dropout.ErrDType and
 // dropout.ErrUnsupported until they are implemented.
 //

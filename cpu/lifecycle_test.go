@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
@@ -52,7 +53,7 @@ func mustAlloc(t *testing.T, b dropout.Backend, dt dropout.DType, n int) dropout
 }
 
 // TestReleasedBuffers passes released buffers (from Alloc, and from
-// dropout.NewHostBuffer) as every operand of Forward, Backward and Copy,
+// driver.NewHostBuffer) as every operand of Forward, Backward and Copy,
 // and reads and writes them: each is an error wrapping ErrReleased, never a
 // panic.
 func TestReleasedBuffers(t *testing.T) {
@@ -76,7 +77,7 @@ func TestReleasedBuffers(t *testing.T) {
 			}
 			dx, dy, dm := dead(dropout.Float32, n), dead(dropout.Float32, n), dead(dropout.Uint8, 5)
 			dmb := dead(dropout.Uint8, n)
-			hb, err := dropout.NewHostBuffer(dropout.Float32, n)
+			hb, err := driver.NewHostBuffer(dropout.Float32, n)
 			if err != nil {
 				t.Fatal(err)
 			}

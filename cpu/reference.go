@@ -6,6 +6,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/internal/philox"
 )
 
@@ -60,7 +61,7 @@ func (r *Reference) Copy(dst, src dropout.Tensor) error {
 	if err != nil {
 		return err
 	}
-	return dropout.CopyHost(d, s)
+	return driver.CopyHost(d, s)
 }
 
 // Close waits for the calls in flight and marks the backend closed, as
@@ -69,7 +70,7 @@ func (r *Reference) Close() error { r.st.close(); return nil }
 
 // keeps returns the keep decision of every mask element, as 0/1 float64s:
 // element j is kept iff stream word Offset+j is >= Threshold.
-func keeps(pl *dropout.Plan) []float64 {
+func keeps(pl *driver.Plan) []float64 {
 	w := make([]uint32, pl.MaskN)
 	philox.Fill(w, pl.Seed, pl.Offset)
 	k := make([]float64, pl.MaskN)
@@ -141,8 +142,8 @@ func (r *Reference) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) erro
 }
 
 // hostArgs validates a call on host tensors and unwraps host buffers.
-func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan, d, s dropout.Tensor, m dropout.Bytes, err error) {
-	pl, err = dropout.NewPlan(dst, src, mask, p)
+func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl driver.Plan, d, s dropout.Tensor, m dropout.Bytes, err error) {
+	pl, err = driver.NewPlan(dst, src, mask, p)
 	if err != nil {
 		return pl, nil, nil, nil, err
 	}
@@ -174,7 +175,7 @@ func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl dropout.Plan,
 
 // apply sets d = keep ? s*scale : 0 element by element in float64 and
 // rounds once to d's type. With pl.Copy (p = 0) it copies bits.
-func apply(pl *dropout.Plan, d, s dropout.Tensor, k []float64) {
+func apply(pl *driver.Plan, d, s dropout.Tensor, k []float64) {
 	switch d := d.(type) {
 	case dropout.Float32s:
 		s := s.(dropout.Float32s)

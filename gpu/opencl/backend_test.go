@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/dropouttest"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/kernels"
@@ -326,7 +327,7 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hb, _ := dropout.NewHostBuffer(dropout.Float32, n)
+	hb, _ := driver.NewHostBuffer(dropout.Float32, n)
 	got := make(dropout.Float32s, n)
 	for _, step := range []struct {
 		name     string

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/internal/memlimit"
 	"github.com/gpudropout/dropout/kernels"
@@ -41,7 +42,7 @@ func TestReleasedBuffers(t *testing.T) {
 	}
 	x, y, m := live(dropout.Float32, n), live(dropout.Float32, n), live(dropout.Uint8, 5)
 	dx, dm := dead(dropout.Float32, n), dead(dropout.Uint8, 5)
-	hdead, _ := dropout.NewHostBuffer(dropout.Float32, n)
+	hdead, _ := driver.NewHostBuffer(dropout.Float32, n)
 	hdead.Release()
 	host := make(dropout.Float32s, n)
 	bits := dropout.Params{P: 0.5, Mask: dropout.MaskBits}

@@ -37,6 +37,7 @@ import (
 	"unsafe"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/internal/memlimit"
 )
 
@@ -517,7 +518,7 @@ func alloc(dt dropout.DType, n int) dropout.Tensor {
 
 // bytesOf returns the memory of a host tensor as bytes.
 func bytesOf(t dropout.Tensor) []byte {
-	b, _ := dropout.RawBytes(t)
+	b, _ := driver.RawBytes(t)
 	return b
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/dropouttest"
 )
 
@@ -316,7 +317,7 @@ func noiseDirect(x dropout.Float32s, p dropout.Params) error {
 	if err := cpu.NewReference().Forward(y, x, dropouttest.NewMask(p.Mask, p.MaskLen(len(x))), p); err != nil {
 		return err
 	}
-	pl, err := dropout.NewPlan(y, x, dropouttest.NewMask(p.Mask, p.MaskLen(len(x))), p)
+	pl, err := driver.NewPlan(y, x, dropouttest.NewMask(p.Mask, p.MaskLen(len(x))), p)
 	if err != nil {
 		return err
 	}

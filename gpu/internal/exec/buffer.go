@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 )
 
 // Buffer is device memory made by Backend.Alloc, rounded up to whole
@@ -157,10 +158,10 @@ func (q *queue) operand(t dropout.Tensor) (operand, error) {
 		m, err := u.pin(q)
 		return operand{mem: m}, err
 	}
-	if b, ok := dropout.RawBytes(t); ok {
+	if b, ok := driver.RawBytes(t); ok {
 		return operand{host: b}, nil
 	}
-	if dropout.IsHostBuffer(t) {
+	if driver.IsHostBuffer(t) {
 		return operand{}, fmt.Errorf("%w: host %v buffer of %d elements", dropout.ErrReleased, t.DType(), t.Len())
 	}
 	return operand{}, fmt.Errorf("%w: %T is neither host memory nor a buffer of this %s backend", dropout.ErrForeignBuffer, t, q.e.name)

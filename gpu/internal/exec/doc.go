@@ -8,9 +8,9 @@
 //
 // # What the executor does
 //
-//   - validation, with dropout.NewPlan; alpha dropout is ErrUnsupported and
+//   - validation, with driver.NewPlan; alpha dropout is ErrUnsupported and
 //     data types outside Info.DTypes are ErrDType;
-//   - operands: host tensors (host slices and dropout.NewHostBuffer
+//   - operands: host tensors (host slices and driver.NewHostBuffer
 //     buffers) are staged through the queue's staging buffers; Buffers of
 //     this backend are used in place, pinned for the call; a released
 //     Buffer is ErrReleased, a Buffer of another backend or any other

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/dropouttest"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/gpu/internal/exec/exectest"
@@ -373,7 +374,7 @@ func TestForeign(t *testing.T) {
 	c, _ := newBackend(t, exectest.Config{}, dropout.Options{})
 	u, _ := c.Alloc(dropout.Float32, 8)
 	defer u.Release()
-	h, _ := dropout.NewHostBuffer(dropout.Float32, 8)
+	h, _ := driver.NewHostBuffer(dropout.Float32, 8)
 	x := make(dropout.Float32s, 8)
 	if err := b.Forward(x, u, nil, dropout.Params{P: 0.5}); !errors.Is(err, dropout.ErrForeignBuffer) {
 		t.Errorf("another backend's buffer: %v", err)

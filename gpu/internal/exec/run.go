@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 )
 
 // Forward implements dropout.Backend. Tensors are host tensors (staged
@@ -22,7 +23,7 @@ func (e *Backend) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error 
 // call is one Forward, Backward or Copy being run.
 type call struct {
 	q       *queue
-	pl      dropout.Plan
+	pl      driver.Plan
 	y, x, m operand
 	es      int64 // element size
 	chunk   int64 // elements per chunk, a multiple of 32
@@ -35,7 +36,7 @@ func (e *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 		return err
 	}
 	defer e.end(q)
-	pl, err := dropout.NewPlan(dst, src, mask, p)
+	pl, err := driver.NewPlan(dst, src, mask, p)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func pick(f dropout.MaskFormat, none, bits, bytes Kernel) Kernel {
 }
 
 // newCall sorts out the data operands of a call over pl.
-func (q *queue) newCall(pl dropout.Plan, dst, src dropout.Tensor) (*call, error) {
+func (q *queue) newCall(pl driver.Plan, dst, src dropout.Tensor) (*call, error) {
 	c := &call{q: q, pl: pl, es: int64(pl.DType.Size())}
 	c.chunk = q.e.chunk(c.es)
 	var err error
@@ -99,13 +100,13 @@ func (e *Backend) Copy(dst, src dropout.Tensor) error {
 		return err
 	}
 	defer e.end(q)
-	if err := dropout.CheckCopy(dst, src); err != nil {
+	if err := driver.CheckCopy(dst, src); err != nil {
 		return err
 	}
 	if src.DType().Size() == 0 {
 		return fmt.Errorf("%w: copy of %v", dropout.ErrDType, src.DType())
 	}
-	c, err := q.newCall(dropout.Plan{DType: src.DType(), N: src.Len()}, dst, src)
+	c, err := q.newCall(driver.Plan{DType: src.DType(), N: src.Len()}, dst, src)
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func (c *call) broadcast(gen bool) error {
 }
 
 // dims returns the canonical axes of a broadcast with their mask strides.
-func dims(pl *dropout.Plan) []Dim {
+func dims(pl *driver.Plan) []Dim {
 	d := make([]Dim, len(pl.Dims))
 	stride := int64(1)
 	for i := len(d) - 1; i >= 0; i-- {
