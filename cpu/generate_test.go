@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/gpudropout/dropout/dropouttest"
@@ -24,7 +23,12 @@ func TestGeneratedAssemblyFresh(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s, stubs := filepath.Join(dir, "philox_amd64.s"), filepath.Join(dir, "philox_amd64_stubs.go")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go command that runs this test: $GOROOT/bin/go where the go
+	// command set GOROOT, else the one on the PATH.
+	gobin := "go"
+	if root := os.Getenv("GOROOT"); root != "" {
+		gobin = filepath.Join(root, "bin", "go")
+	}
 	cmd := exec.Command(gobin, "run", "-C", "_asm", ".", "-out", s, "-stubs", stubs, "-pkg", "cpu")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
