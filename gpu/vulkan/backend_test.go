@@ -42,6 +42,23 @@ func TestSubnormals(t *testing.T) {
 			t.Errorf("p=%v: %v", p, err)
 		}
 	}
+	// p = 1 (s = 0) from a caller's mask that keeps everything: x·0 is a
+	// zero of x's sign, subnormal x included.
+	keep := make(dropout.Bytes, dropout.MaskBytes.Bytes(len(x)))
+	for i := range keep {
+		keep[i] = 1
+	}
+	pr := dropout.Params{P: 1, Mask: dropout.MaskBytes}
+	got, want := make(dropout.Float32s, len(x)), make(dropout.Float32s, len(x))
+	if err := ref.Backward(want, x, keep, pr); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Backward(got, x, keep, pr); err != nil {
+		t.Fatal(err)
+	}
+	if err := dropouttest.Equal(got, want); err != nil {
+		t.Errorf("p=1 from a mask keeping everything: %v", err)
+	}
 }
 
 // TestSubnormals64 checks float64 subnormal inputs against the reference.
@@ -49,7 +66,7 @@ func TestSubnormals(t *testing.T) {
 // subnormals would fail here (lavapipe preserves them).
 func TestSubnormals64(t *testing.T) {
 	b := openTest(t, dropout.Options{})
-	if !b.f64 {
+	if !b.dev.f64 {
 		t.Skip("no shaderFloat64")
 	}
 	ref := cpu.NewReference()
@@ -182,7 +199,7 @@ func TestErrors(t *testing.T) {
 // into an error of the call during which it came.
 func TestValidationErrorsFailCalls(t *testing.T) {
 	b := openTest(t, dropout.Options{})
-	b.in.Messages.Inject("error test: injected")
+	b.dev.in.Messages.Inject("error test: injected")
 	err := b.Forward(make(dropout.Float32s, 4), make(dropout.Float32s, 4), nil, dropout.Params{P: 0.5})
 	if !errors.Is(err, ErrValidation) {
 		t.Fatalf("Forward after a validation message: got %v, want ErrValidation", err)
@@ -193,5 +210,5 @@ func TestValidationErrorsFailCalls(t *testing.T) {
 	if got := b.ValidationMessages(); len(got) != 1 {
 		t.Fatalf("ValidationMessages = %q", got)
 	}
-	b.in.Messages.Reset() // the injected message is not the layer's
+	b.dev.in.Messages.Reset() // the injected message is not the layer's
 }

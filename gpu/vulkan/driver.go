@@ -4,16 +4,15 @@ package vulkan
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
 
-// Fix is what to install when the backend is unavailable.
-const Fix = "apt-get install libvulkan1 mesa-vulkan-drivers, or your GPU vendor's driver"
+// fix is what to install when the backend is unavailable.
+const fix = "apt-get install libvulkan1 mesa-vulkan-drivers, or your GPU vendor's driver"
 
 // Driver opens the Vulkan backend.
 type Driver struct{}
@@ -28,11 +27,7 @@ func (Driver) Devices() ([]dropout.DeviceInfo, error) {
 		return nil, err
 	}
 	defer in.Destroy()
-	infos := make([]dropout.DeviceInfo, len(devs))
-	for i, d := range devs {
-		infos[i] = deviceInfo(i, d)
-	}
-	return infos, nil
+	return infos(devs), nil
 }
 
 // Open opens the backend on the device opts.Device selects.
@@ -63,7 +58,7 @@ func instance(validation bool) (*vkx.Instance, []vkx.PhysicalDevice, error) {
 }
 
 func unavailable(err error) error {
-	e := &dropout.UnavailableError{Backend: "vulkan", Fix: Fix, Err: err}
+	e := &dropout.UnavailableError{Backend: "vulkan", Fix: fix, Err: err}
 	var re *vkx.ResultError
 	switch {
 	case errors.Is(err, vkx.ErrNoLoader):
@@ -77,6 +72,24 @@ func unavailable(err error) error {
 		e.Reason = err.Error()
 	}
 	return e
+}
+
+// selectDevice returns the index of the device sel names, by the rule of
+// driver.SelectDevice: "" for the first, a decimal index, or a
+// case-insensitive substring of the name, the driver (Platform), the
+// vendor or the device type ("cpu", "discrete gpu").
+func selectDevice(devs []vkx.PhysicalDevice, sel string) (int, error) {
+	return driver.SelectDevice("vulkan", infos(devs), sel, func(i int) []string {
+		return []string{devs[i].Vendor, devs[i].Type.String()}
+	})
+}
+
+func infos(devs []vkx.PhysicalDevice) []dropout.DeviceInfo {
+	infos := make([]dropout.DeviceInfo, len(devs))
+	for i, d := range devs {
+		infos[i] = deviceInfo(i, d)
+	}
+	return infos
 }
 
 func deviceInfo(i int, d vkx.PhysicalDevice) dropout.DeviceInfo {
@@ -100,27 +113,23 @@ func deviceInfo(i int, d vkx.PhysicalDevice) dropout.DeviceInfo {
 		Emulated: d.Type == vkx.CPU,
 		Memory:   d.Memory,
 		MaxAlloc: maxAlloc,
+		// Any tensor a call's memory allows: calls are split into
+		// launches; noise-shape calls alone are bounded (fewer than 2^32
+		// elements, at most 12 canonical axes) and say so with
+		// ErrUnsupported, not a smaller MaxElements for every call.
+		Caps: dropout.Capabilities{
+			DTypes:      dtypes(d),
+			MaskFormats: slices.Clone(dropout.AllMaskFormats),
+			NoiseShape:  true,
+		},
 	}
 }
 
-// selectDevice returns the index of the device sel names: "" for the first,
-// a decimal index, or a case-insensitive substring of the name.
-func selectDevice(devs []vkx.PhysicalDevice, sel string) (int, error) {
-	if sel == "" {
-		return 0, nil
+// dtypes returns the data types the shaders take on d: float32, and
+// float64 where d has shaderFloat64.
+func dtypes(d vkx.PhysicalDevice) []dropout.DType {
+	if d.Float64 {
+		return []dropout.DType{dropout.Float32, dropout.Float64}
 	}
-	if i, err := strconv.Atoi(sel); err == nil {
-		if i < 0 || i >= len(devs) {
-			return 0, &dropout.UnavailableError{Backend: "vulkan", Reason: fmt.Sprintf("no Vulkan device %d (have %d)", i, len(devs))}
-		}
-		return i, nil
-	}
-	names := make([]string, len(devs))
-	for i, d := range devs {
-		names[i] = d.Name
-		if strings.Contains(strings.ToLower(d.Name), strings.ToLower(sel)) {
-			return i, nil
-		}
-	}
-	return 0, &dropout.UnavailableError{Backend: "vulkan", Reason: fmt.Sprintf("no Vulkan device matches %q (have %q)", sel, names)}
+	return []dropout.DType{dropout.Float32}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // lavapipe is the device the tests run on: Mesa's CPU implementation,
-// which every development and CI machine has (DESIGN.md section 7).
+// which every development and CI machine has.
 const lavapipe = "llvmpipe"
 
 // openTest opens the backend on lavapipe under the validation layer, or
@@ -19,11 +19,17 @@ const lavapipe = "llvmpipe"
 // The test fails if the layer reports anything.
 func openTest(t *testing.T, opts dropout.Options) *Backend {
 	t.Helper()
+	return openTestConfig(t, opts, config{})
+}
+
+// openTestConfig is openTest with the test knobs of cfg.
+func openTestConfig(t *testing.T, opts dropout.Options, cfg config) *Backend {
+	t.Helper()
 	opts.Debug = true
 	if opts.Device == "" {
 		opts.Device = lavapipe
 	}
-	b, err := Open(opts)
+	b, err := open(opts, cfg)
 	dropouttest.Require(t, "Vulkan device (lavapipe) with the validation layer", err)
 	t.Cleanup(func() {
 		if err := b.Close(); err != nil {

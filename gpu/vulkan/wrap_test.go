@@ -135,7 +135,7 @@ func TestOffsetWrap(t *testing.T) {
 	}
 	for _, k := range []uint64{1, 6, 33} {
 		checkWrap(t, b, wrapCase{k: k, n: 300, dt: dropout.Float32, dev: true}, nil, nil)
-		if b.f64 {
+		if b.dev.f64 {
 			checkWrap(t, b, wrapCase{k: k, n: 150, dt: dropout.Float64}, nil, nil)
 		}
 	}

@@ -1,5 +1,5 @@
 // common.glsl: the push constants, Philox4x32-10 and the keep rule shared by
-// every dropout compute shader (DESIGN.md section 3). Included by the .comp
+// every dropout compute shader (CONTRACT.md). Included by the .comp
 // files; the Go side (gpu/vulkan) fills the push constants in the same order.
 
 // Push constants, 108 bytes, the same block in every shader so that one
@@ -107,11 +107,15 @@ ELEM scaled(ELEM x) {
 #define ELEM uint
 // mulSubnormal returns x*s correctly rounded for a subnormal x, in integer
 // arithmetic where needed, since devices may flush subnormal operands.
-// s >= 1, so a normal x gives a normal result and needs no such care.
+// s >= 1 or s = 0 (p = 1), so a normal x gives a normal result or a zero
+// and needs no such care.
 uint mulSubnormal(uint xb) {
     uint sign = xb & 0x80000000u;
     uint m = xb & 0x007fffffu; // x = m * 2^-149
     uint sb = pc.scale.x;
+    if (sb == 0u) {
+        return sign; // s = 0 (p = 1, a kept element of a caller's mask): x*0 = 0 of x's sign
+    }
     float p = float(m) * uintBitsToFloat(sb); // m >= 1: a normal product
     if (p >= 8388608.0) {
         // x*s >= 2^-126 (up to rounding on the same grid): p * 2^-149 is

@@ -70,13 +70,6 @@ func (m *Messages) All() []string {
 	return append([]string(nil), m.msgs...)
 }
 
-// Len returns the number of messages so far.
-func (m *Messages) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.msgs)
-}
-
 // Since returns the messages after the first n.
 func (m *Messages) Since(n int) []string {
 	m.mu.Lock()

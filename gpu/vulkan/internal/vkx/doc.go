@@ -7,8 +7,10 @@
 // with a fence). It hides vulkan-go's boilerplate: two-call enumerations,
 // Deref, structure types, NUL-terminated names and memory-type search.
 //
-// Every vk.Result is checked; failures are *ResultError values that name
-// the call and the result (VK_ERROR_OUT_OF_DEVICE_MEMORY …).
+// Every vk.Result is checked, in one place (check); failures are
+// *ResultError values that name the call and the result
+// (VK_ERROR_OUT_OF_DEVICE_MEMORY …) and wrap dropout.ErrOutOfMemory for the
+// results of a lack of memory.
 //
 // The package needs cgo; with CGO_ENABLED=0 or the novulkan build tag it
 // is empty.

@@ -176,6 +176,7 @@ type PhysicalDevice struct {
 	Type       DeviceType
 	APIVersion uint32
 	Driver     string // the driver's name where the device reports one, else the vendor
+	Vendor     string // the vendor's name ("NVIDIA", "Mesa"), or its PCI id in hex
 	Memory     int64  // device-local heap bytes
 	MaxAlloc   uint64 // maxMemoryAllocationSize, 0 if unknown
 	Limits     Limits
@@ -255,9 +256,10 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	if d.Limits.MinStorageOffsetAlign == 0 {
 		d.Limits.MinStorageOffsetAlign = 1
 	}
+	d.Vendor = vendorName(vendor)
 	d.Driver, d.MaxAlloc = props11(inst, h, d.APIVersion)
 	if d.Driver == "" {
-		d.Driver = vendorName(vendor)
+		d.Driver = d.Vendor
 	}
 	d.memTypes, d.Heaps = memoryProps(h)
 	for _, hp := range d.Heaps {

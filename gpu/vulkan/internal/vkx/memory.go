@@ -51,7 +51,7 @@ func (m *Manager) chooseType(bits uint32, k Kind) int {
 }
 
 // NewBuffer allocates a buffer of size bytes (size > 0). Out of memory is a
-// *ResultError whose OutOfMemory method reports true.
+// *ResultError that wraps dropout.ErrOutOfMemory.
 func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("vkx: zero-sized buffer")

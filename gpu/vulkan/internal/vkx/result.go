@@ -6,18 +6,38 @@ import (
 	"fmt"
 
 	vk "github.com/vulkan-go/vulkan"
+
+	"github.com/gpudropout/dropout"
 )
 
-// ResultError is a failed Vulkan call: the function and the VkResult.
+// ResultError is a failed Vulkan call: the function and the VkResult. It
+// wraps dropout.ErrOutOfMemory for the results of a lack of memory
+// (VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_OUT_OF_DEVICE_MEMORY,
+// VK_ERROR_OUT_OF_POOL_MEMORY), and no other error, so that however many
+// layers add context, the error matches the sentinel once.
 type ResultError struct {
 	Op     string // the Vulkan function, such as "vkAllocateMemory"
 	Result vk.Result
 }
 
-func (e *ResultError) Error() string { return e.Op + ": " + ResultName(e.Result) }
+func (e *ResultError) Error() string {
+	s := "vulkan: " + e.Op + ": " + ResultName(e.Result)
+	if e.outOfMemory() {
+		s += " (out of memory)"
+	}
+	return s
+}
 
-// OutOfMemory reports whether the call failed for lack of device or host memory.
-func (e *ResultError) OutOfMemory() bool {
+// Unwrap returns dropout.ErrOutOfMemory for the out-of-memory results,
+// otherwise nil.
+func (e *ResultError) Unwrap() error {
+	if e.outOfMemory() {
+		return dropout.ErrOutOfMemory
+	}
+	return nil
+}
+
+func (e *ResultError) outOfMemory() bool {
 	return e.Result == vk.ErrorOutOfDeviceMemory || e.Result == vk.ErrorOutOfHostMemory || e.Result == errorOutOfPoolMemory
 }
 
@@ -61,8 +81,9 @@ func ResultName(r vk.Result) string {
 	return fmt.Sprintf("VkResult(%d)", int32(r))
 }
 
-// check turns the result of the Vulkan function op into an error: nil for
-// VK_SUCCESS, a *ResultError otherwise.
+// check is the one place that turns the result of a Vulkan call into an
+// error: nil for VK_SUCCESS, otherwise a *ResultError naming the function
+// op and the result.
 func check(op string, r vk.Result) error {
 	if r == vk.Success {
 		return nil

@@ -195,9 +195,6 @@ func (s *Sequence) Barrier() {
 		vk.AccessFlags(vk.AccessShaderWriteBit|vk.AccessTransferWriteBit), access|vk.AccessFlags(vk.AccessHostReadBit))
 }
 
-// Pending reports whether commands were recorded since the last Submit.
-func (s *Sequence) Pending() bool { return s.started }
-
 // Submit ends recording, submits the commands, waits for them on the
 // fence and makes their writes visible to the host. With nothing recorded
 // it does nothing.
@@ -236,22 +233,6 @@ func (s *Sequence) Submit() error {
 		return err
 	}
 	return check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0))
-}
-
-// Abandon discards what was recorded since the last Submit (after an error).
-func (s *Sequence) Abandon() error {
-	if !s.started {
-		return nil
-	}
-	s.started = false
-	err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cmd))
-	if e := s.resetSets(); err == nil {
-		err = e
-	}
-	if e := check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0)); err == nil {
-		err = e
-	}
-	return err
 }
 
 func (s *Sequence) resetSets() error {

@@ -1,0 +1,375 @@
+//go:build cgo && !novulkan
+
+package vulkan
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
+)
+
+// This file is the backend's exec.Queue, the executor's kernels mapped
+// onto the shaders of kernels/glsl:
+//
+//	GenNone, GenBits, GenBytes   dropout(_f64) mode 0, 1, 2
+//	ReadBits, ReadBytes          dropout(_f64) mode 3, 4
+//	MaskBits, MaskBytes          mask mode 1, 2; no data
+//	ApplyBits, ApplyBytes        apply(_f64) mode 1, 2; the dims in the push
+//	                             constants, bmask bit d set where Dims[d].Stride is 0
+//	Copy                         vkCmdCopyBuffer
+//	Zero                         vkCmdFillBuffer
+//
+// Args.CopyKept is F_COPY and Args.DropAll F_DROPALL; each view is bound
+// as a window of its buffer that starts at an aligned offset (limits.window),
+// and the index of the view's first element in it goes to xBase, yBase or
+// mBase. Every command is followed by a barrier.
+
+// vkQueue is an exec.Queue: a command sequence (recorded, submitted at
+// Wait and waited on with its fence) and a host-visible staging area that
+// uploads and downloads go through. The executor uses it from one
+// goroutine at a time; mu lets the device's trim free the staging area of
+// an idle queue.
+type vkQueue struct {
+	d   *vkDevice
+	mu  sync.Mutex
+	seq *vkx.Sequence
+
+	// The staging area: bytes [0, used) hold the uploads and downloads
+	// queued since the last Wait; downs are the downloads to copy out.
+	area  *vkx.Buffer
+	used  uint64
+	downs []download
+}
+
+// download is a Download waiting for Wait: area bytes [off, off+len(dst)).
+type download struct {
+	dst []byte
+	off uint64
+}
+
+// minArea is the smallest staging area, in bytes.
+const minArea = 64 << 10
+
+func (q *vkQueue) buffer(v exec.View) *vkx.Buffer { return v.Mem.(*vkx.Buffer) }
+
+// take returns the offset of n bytes of the staging area for an upload or
+// download. When the area is too small it runs what is queued (and copies
+// the downloads out), then grows it to hold everything asked for since the
+// last Wait, so that the next call of the same shape needs one submission.
+func (q *vkQueue) take(n uint64) (uint64, error) {
+	off := roundUp(q.used, 64)
+	if q.area != nil && off+n <= q.area.Size {
+		q.used = off + n
+		return off, nil
+	}
+	want := max(off+n, minArea)
+	if q.used > 0 { // queued copies use the area
+		if err := q.flush(); err != nil {
+			return 0, err
+		}
+	}
+	q.freeArea()
+	area, err := q.d.newBuffer("a staging area for host tensors", want, vkx.Staging)
+	if errors.Is(err, dropout.ErrOutOfMemory) && want > max(n, minArea) { // room for this one at least
+		area, err = q.d.newBuffer("a staging area for host tensors", max(n, minArea), vkx.Staging)
+	}
+	if err != nil {
+		return 0, err
+	}
+	q.area, q.used = area, n
+	return 0, nil
+}
+
+// freeArea frees the staging area, which nothing queued uses, and returns
+// its bytes.
+func (q *vkQueue) freeArea() uint64 {
+	if q.area == nil {
+		return 0
+	}
+	n := q.area.Bytes
+	q.d.freeBuffer(q.area)
+	q.area, q.used = nil, 0
+	return n
+}
+
+// Upload implements exec.Queue: src is copied into the staging area at
+// once, and from there to dst by a queued copy.
+func (q *vkQueue) Upload(dst exec.View, src []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(src) == 0 {
+		return nil
+	}
+	n := uint64(len(src))
+	off, err := q.take(n)
+	if err != nil {
+		return q.failed(err)
+	}
+	copy(q.area.Host()[off:off+n], src)
+	if err := q.seq.Copy(q.buffer(dst), uint64(dst.Off), q.area, off, n); err != nil {
+		return q.failed(err)
+	}
+	q.seq.Barrier()
+	return nil
+}
+
+// Download implements exec.Queue: a queued copy from src into the staging
+// area, copied out into dst at Wait.
+func (q *vkQueue) Download(dst []byte, src exec.View) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(dst) == 0 {
+		return nil
+	}
+	n := uint64(len(dst))
+	off, err := q.take(n)
+	if err != nil {
+		return q.failed(err)
+	}
+	if err := q.seq.Copy(q.area, off, q.buffer(src), uint64(src.Off), n); err != nil {
+		return q.failed(err)
+	}
+	q.seq.Barrier()
+	q.downs = append(q.downs, download{dst, off})
+	return nil
+}
+
+// Wait implements exec.Queue: it submits what is recorded, waits on the
+// fence, copies the downloads out and reports what the validation layer
+// said.
+func (q *vkQueue) Wait() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.d.validated(q.flush())
+}
+
+// flush submits what is recorded and waits for it, then copies the
+// downloads out of the staging area, which is free again.
+func (q *vkQueue) flush() error {
+	err := q.seq.Submit()
+	if err == nil {
+		for _, dl := range q.downs {
+			copy(dl.dst, q.area.Host()[dl.off:])
+		}
+	}
+	clear(q.downs)
+	q.downs, q.used = q.downs[:0], 0
+	return err
+}
+
+// failed returns the error of an operation, with what the validation
+// layer reported (a later Wait would only drain it).
+func (q *vkQueue) failed(err error) error { return q.d.validated(err) }
+
+// Release implements exec.Queue: it drains what is queued and frees the
+// queue's staging area and command sequence.
+func (q *vkQueue) Release() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	err := q.flush()
+	q.freeArea()
+	q.seq.Destroy()
+	q.d.qmu.Lock()
+	delete(q.d.queues, q)
+	q.d.qmu.Unlock()
+	return err
+}
+
+// Launch implements exec.Queue.
+func (q *vkQueue) Launch(k exec.Kernel, a *exec.Args) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var err error
+	switch k {
+	case exec.Copy:
+		err = q.seq.Copy(q.buffer(a.Y), uint64(a.Y.Off), q.buffer(a.X), uint64(a.X.Off), uint64(a.N))
+	case exec.Zero:
+		err = q.seq.Fill(q.buffer(a.Y), uint64(a.Y.Off), uint64(a.N), 0)
+	default:
+		err = q.dispatch(k, a)
+	}
+	if err != nil {
+		return q.failed(err)
+	}
+	q.seq.Barrier()
+	return nil
+}
+
+// dispatch records kernel k over a's elements.
+func (q *vkQueue) dispatch(k exec.Kernel, a *exec.Args) error {
+	d := q.d
+	n := uint64(a.N)
+	es := uint64(a.DType.Size())
+	f64 := ""
+	if a.DType == dropout.Float64 {
+		f64 = "_f64"
+	}
+	var module string
+	var mode uint32
+	var inv uint64 // work items: the shaders loop over them with a grid stride
+	data, mlen := true, n
+	switch k {
+	case exec.GenNone:
+		module, mode, inv = "dropout"+f64, modeGenNone, (n+a.G0&3+3)/4 // Philox blocks
+	case exec.GenBits, exec.GenBytes:
+		module, mode, inv = "dropout"+f64, modeGenBits, (n+31)/32 // 32-element groups
+		if k == exec.GenBytes {
+			mode = modeGenBytes
+		}
+	case exec.ReadBits, exec.ReadBytes:
+		module, mode, inv = "dropout"+f64, modeReadBits, (n+3)/4 // 4-element groups
+		if k == exec.ReadBytes {
+			mode = modeReadBytes
+		}
+	case exec.MaskBits, exec.MaskBytes:
+		module, mode, inv, data = "mask", modeBits, (n+31)/32, false
+		if k == exec.MaskBytes {
+			mode = modeBytes
+		}
+	case exec.ApplyBits, exec.ApplyBytes:
+		if len(a.Dims) > maxDims {
+			return fmt.Errorf("vulkan: internal error: %d broadcast axes (at most %d)", len(a.Dims), maxDims)
+		}
+		module, mode, inv, mlen = "apply"+f64, modeBits, n, uint64(a.MaskLen)
+		if k == exec.ApplyBytes {
+			mode = modeBytes
+		}
+	default:
+		return fmt.Errorf("vulkan: internal error: kernel %v", k)
+	}
+	pc := newPush(a)
+	dummy := vkx.Range{Buf: d.dummy, Size: d.dummy.Size}
+	r := [vkx.Bindings]vkx.Range{dummy, dummy, dummy}
+	var err error
+	if data {
+		if r[0], pc[pcXBase], err = d.lim.window(q.buffer(a.X), uint64(a.X.Off), n*es, es); err != nil {
+			return err
+		}
+		if r[1], pc[pcYBase], err = d.lim.window(q.buffer(a.Y), uint64(a.Y.Off), n*es, es); err != nil {
+			return err
+		}
+	}
+	if f := k.Format(); f != dropout.MaskNone {
+		if r[2], pc[pcMBase], err = d.lim.window(q.buffer(a.M), uint64(a.M.Off), uint64(exec.MaskWords(f, int64(mlen))), 4); err != nil {
+			return err
+		}
+	}
+	alg, err := d.alg(module, mode)
+	if err != nil {
+		return err
+	}
+	set, err := q.seq.Bind(r)
+	if errors.Is(err, vkx.ErrSetsFull) {
+		// The submission's descriptor sets are used up: run what is
+		// recorded (the staging area stays reserved until Wait).
+		if err = q.seq.Submit(); err == nil {
+			set, err = q.seq.Bind(r)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return q.seq.Dispatch(alg, set, (*[vkx.PushWords]uint32)(&pc), min(inv, d.lim.invCap))
+}
+
+// limits are what a dispatch may cover on the device.
+type limits struct {
+	maxRange uint64 // maxStorageBufferRange: the most bytes one binding sees
+	align    uint64 // where a binding's window may start (minStorageBufferOffsetAlignment, at least 16 for 16-byte loads)
+	invCap   uint64 // the invocations a dispatch uses at most: enough to fill the device
+}
+
+func newLimits(d vkx.PhysicalDevice, maxInv uint64) limits {
+	l := limits{
+		maxRange: uint64(d.Limits.MaxStorageBufferRange),
+		align:    max(d.Limits.MinStorageOffsetAlign, 16),
+	}
+	// A GPU wants many resident invocations; a CPU implementation such as
+	// lavapipe pays per work group and per invocation, so it gets a few
+	// hundred work groups, each looping over many items.
+	l.invCap = min(maxInv, 1<<22)
+	if d.Type == vkx.CPU {
+		l.invCap = 256 * vkx.WorkGroup
+	}
+	return l
+}
+
+// window returns the binding for the n bytes of buf from byte off, and the
+// index of byte off inside it in units of unit bytes. The window starts at
+// an aligned offset and reaches as far as the device allows.
+func (l limits) window(buf *vkx.Buffer, off, n, unit uint64) (vkx.Range, uint32, error) {
+	start := off / l.align * l.align
+	if off+n > buf.Size {
+		return vkx.Range{}, 0, fmt.Errorf("vulkan: internal error: bytes [%d, %d) of a %d-byte buffer", off, off+n, buf.Size)
+	}
+	size := min(l.maxRange, buf.Size-start)
+	if off+n-start > size {
+		return vkx.Range{}, 0, fmt.Errorf("vulkan: internal error: bytes [%d, %d) do not fit one storage buffer range", off, off+n)
+	}
+	return vkx.Range{Buf: buf, Offset: start, Size: size}, uint32((off - start) / unit), nil
+}
+
+// push holds the push constants of one dispatch (kernels/glsl/common.glsl).
+type push [vkx.PushWords]uint32
+
+const (
+	pcCount = iota
+	pcXBase
+	pcYBase
+	pcMBase
+	pcOffLo
+	pcOffHi
+	pcSeedLo
+	pcSeedHi
+	pcThresh
+	pcFlags
+	pcScaleLo
+	pcScaleHi
+	pcI0
+	pcNDims
+	pcBMask
+	pcDims
+)
+
+const (
+	flagDropAll = 1 // F_DROPALL
+	flagCopy    = 2 // F_COPY
+	maxDims     = vkx.PushWords - pcDims
+)
+
+// newPush returns the push constants of a launch over a, bases aside.
+func newPush(a *exec.Args) push {
+	var pc push
+	pc[pcCount] = uint32(a.N)
+	pc[pcOffLo], pc[pcOffHi] = uint32(a.G0), uint32(a.G0>>32)
+	pc[pcSeedLo], pc[pcSeedHi] = uint32(a.Seed), uint32(a.Seed>>32)
+	pc[pcThresh] = a.Thresh
+	if a.DropAll {
+		pc[pcFlags] |= flagDropAll
+	}
+	if a.CopyKept {
+		pc[pcFlags] |= flagCopy
+	}
+	if a.DType == dropout.Float64 {
+		s := math.Float64bits(a.Scale64)
+		pc[pcScaleLo], pc[pcScaleHi] = uint32(s), uint32(s>>32)
+	} else {
+		pc[pcScaleLo] = math.Float32bits(a.Scale32)
+	}
+	pc[pcI0] = uint32(a.I0)
+	pc[pcNDims] = uint32(len(a.Dims))
+	for i, dm := range a.Dims {
+		pc[pcDims+i] = uint32(dm.Size)
+		if dm.Stride == 0 {
+			pc[pcBMask] |= 1 << i
+		}
+	}
+	return pc
+}
+
+func roundUp(n, m uint64) uint64 { return (n + m - 1) / m * m }
