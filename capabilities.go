@@ -88,6 +88,6 @@ func joinTypes(ts []DType) string {
 	return strings.Join(s, ",")
 }
 
-// AllMaskFormats are the mask formats every backend of this module writes
-// and reads.
-var AllMaskFormats = []MaskFormat{MaskNone, MaskBits, MaskBytes}
+// AllMaskFormats returns the mask formats every backend of this module
+// writes and reads (a new slice each time).
+func AllMaskFormats() []MaskFormat { return []MaskFormat{MaskNone, MaskBits, MaskBytes} }

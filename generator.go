@@ -47,10 +47,9 @@ func (g *Generator) Next(p Params, n int) Params {
 // nothing; words reserved by a call that fails on the device stay
 // reserved, so a retry draws a fresh mask (call SetOffset to reuse them).
 func (g *Generator) Forward(b Backend, dst, x, mask Tensor, p Params) (Params, error) {
-	pl, err := NewPlan(dst, x, mask, p)
-	if err != nil {
+	if err := p.CheckCall(dst, x, mask); err != nil {
 		return p, err
 	}
-	p = g.Next(p, pl.N)
+	p = g.Next(p, x.Len())
 	return p, b.Forward(dst, x, mask, p)
 }

@@ -150,114 +150,40 @@ func checkShape(what string, s []int) error {
 	return nil
 }
 
-// Plan is a validated call: what a backend needs to run it.
-type Plan struct {
-	DType     DType
-	N         int        // tensor elements
-	MaskN     int        // mask elements (stream words used)
-	Mask      MaskFormat // format of the mask tensor
-	Seed      uint64
-	Offset    uint64
-	Threshold uint64  // keep iff word >= Threshold
-	Scale32   float32 // scale for float32 and 16-bit data
-	Scale64   float64 // scale for float64 data
-	Copy      bool    // p == 0: the output is a bit-exact copy
-	Alpha     bool    // alpha dropout (Params.Alpha)
-
-	// Dims and Bcast describe the noise-shape broadcast in canonical form:
-	// the tensor's shape with adjacent axes merged so that no two neighbours
-	// have the same broadcast flag. Bcast[i] is true where the mask is
-	// broadcast along Dims[i]. Nil when the mask covers the tensor one to one.
-	Dims  []int
-	Bcast []bool
-}
-
-// Broadcast reports whether the mask is broadcast over the tensor.
-func (pl *Plan) Broadcast() bool { return pl.Dims != nil }
-
-// MaskIndex returns the mask element that tensor element i uses. It is the
-// plain, slow definition; kernels compute the same thing incrementally.
-func (pl *Plan) MaskIndex(i int) int {
-	if pl.Dims == nil {
-		return i
-	}
-	j, stride := 0, 1
-	for d := len(pl.Dims) - 1; d >= 0; d-- {
-		c := i % pl.Dims[d]
-		i /= pl.Dims[d]
-		if !pl.Bcast[d] {
-			j += c * stride
-			stride *= pl.Dims[d]
-		}
-	}
-	return j
-}
-
-// NewPlan validates a forward or backward call: dst and src must have the
-// same type and length, mask must be a Uint8 tensor of p.Mask.Bytes(MaskLen)
-// elements (or anything, even nil, with MaskNone). It returns the plan the
-// backend runs.
-func NewPlan(dst, src, mask Tensor, p Params) (Plan, error) {
+// CheckCall validates a Forward or Backward call under p without running
+// it: dst and src must have the same data type and length, mask must be a
+// Uint8 tensor of p.Mask.Bytes(p.MaskLen(n)) bytes (with MaskNone it may be
+// anything, even nil). It returns the error a backend would.
+func (p Params) CheckCall(dst, src, mask Tensor) error {
 	if dst == nil || src == nil {
-		return Plan{}, fmt.Errorf("%w: nil tensor", ErrLength)
+		return fmt.Errorf("%w: nil tensor", ErrLength)
 	}
 	if dst.DType() != src.DType() {
-		return Plan{}, fmt.Errorf("%w: dst is %v, src is %v", ErrDType, dst.DType(), src.DType())
+		return fmt.Errorf("%w: dst is %v, src is %v", ErrDType, dst.DType(), src.DType())
 	}
 	switch src.DType() {
 	case Float32, Float64, Float16, BFloat16:
 	default:
-		return Plan{}, fmt.Errorf("%w: %v data", ErrDType, src.DType())
+		return fmt.Errorf("%w: %v data", ErrDType, src.DType())
 	}
 	n := src.Len()
 	if dst.Len() != n {
-		return Plan{}, fmt.Errorf("%w: dst has %d elements, src has %d", ErrLength, dst.Len(), n)
+		return fmt.Errorf("%w: dst has %d elements, src has %d", ErrLength, dst.Len(), n)
 	}
 	if err := p.Validate(n); err != nil {
-		return Plan{}, err
+		return err
 	}
 	m := p.MaskLen(n)
 	if p.Mask != MaskNone {
 		if mask == nil {
-			return Plan{}, fmt.Errorf("%w: mask format %v needs a mask tensor", ErrMaskFormat, p.Mask)
+			return fmt.Errorf("%w: mask format %v needs a mask tensor", ErrMaskFormat, p.Mask)
 		}
 		if mask.DType() != Uint8 {
-			return Plan{}, fmt.Errorf("%w: mask tensor is %v, want uint8", ErrMaskFormat, mask.DType())
+			return fmt.Errorf("%w: mask tensor is %v, want uint8", ErrMaskFormat, mask.DType())
 		}
 		if want := p.Mask.Bytes(m); mask.Len() != want {
-			return Plan{}, fmt.Errorf("%w: %v mask of %d elements needs %d bytes, got %d", ErrLength, p.Mask, m, want, mask.Len())
+			return fmt.Errorf("%w: %v mask of %d elements needs %d bytes, got %d", ErrLength, p.Mask, m, want, mask.Len())
 		}
 	}
-	pl := Plan{
-		DType:     src.DType(),
-		N:         n,
-		MaskN:     m,
-		Mask:      p.Mask,
-		Seed:      p.Seed,
-		Offset:    p.Offset,
-		Threshold: Threshold(p.P),
-		Scale32:   Scale32(p.P),
-		Scale64:   Scale64(p.P),
-		Copy:      p.P == 0,
-		Alpha:     p.Alpha,
-	}
-	if p.NoiseShape != nil && m != n {
-		shape := p.Shape
-		if shape == nil {
-			shape = []int{n}
-		}
-		for i, d := range shape {
-			b := p.NoiseShape[i] == 1 && d != 1
-			if d == 1 {
-				continue // size-1 axes merge with anything
-			}
-			if k := len(pl.Dims); k > 0 && pl.Bcast[k-1] == b {
-				pl.Dims[k-1] *= d
-				continue
-			}
-			pl.Dims = append(pl.Dims, d)
-			pl.Bcast = append(pl.Bcast, b)
-		}
-	}
-	return pl, nil
+	return nil
 }

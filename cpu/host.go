@@ -12,7 +12,7 @@ import (
 // caps are what both CPU backends can do.
 var caps = dropout.Capabilities{
 	DTypes:      []dropout.DType{dropout.Float32, dropout.Float64},
-	MaskFormats: dropout.AllMaskFormats,
+	MaskFormats: dropout.AllMaskFormats(),
 	NoiseShape:  true,
 }
 

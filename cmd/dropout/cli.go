@@ -253,7 +253,7 @@ func capsText(c capsJSON) string {
 	if s == "" {
 		s = "none"
 	}
-	if len(c.MaskFormats) < len(dropout.AllMaskFormats) {
+	if len(c.MaskFormats) < len(dropout.AllMaskFormats()) {
 		s += " masks:" + strings.Join(c.MaskFormats, ",")
 	}
 	if c.NoiseShape {

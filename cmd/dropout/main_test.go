@@ -601,7 +601,7 @@ func (b fakeBackend) Forward(dst, x, mask dropout.Tensor, p dropout.Params) erro
 
 func fakeRegistry() dropout.Registry {
 	gpu := dropout.DeviceInfo{Backend: "fakegpu", Name: "Test GPU 9000", Platform: "Test Platform", Kind: dropout.KindGPU, Memory: 8 << 30, MaxAlloc: 2 << 30,
-		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32, dropout.Float16}, MaskFormats: dropout.AllMaskFormats, NoiseShape: true, Alpha: true, Foreign: true}}
+		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32, dropout.Float16}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true, Alpha: true, Foreign: true}}
 	emu := dropout.DeviceInfo{Backend: "fakeemu", Name: "Emulated Device", Kind: dropout.KindCPU, Emulated: true, Memory: 1 << 30, MaxAlloc: 256 << 20,
 		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: []dropout.MaskFormat{dropout.MaskNone}, MaxElements: 1 << 20}}
 	return dropout.Registry{

@@ -135,7 +135,7 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 	// API on the host: correct, but no reason to prefer it over "cpu".
 	emulated := kind == dropout.KindCPU || strings.Contains(strings.ToLower(platform), "oclgrind")
 	fp64 := hasExtension(ext, "cl_khr_fp64")
-	caps := dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats, NoiseShape: true}
+	caps := dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true}
 	if fp64 {
 		caps.DTypes = append(caps.DTypes, dropout.Float64)
 	}

@@ -73,7 +73,7 @@ func TestInfo(t *testing.T) {
 	if b.dev.f64 {
 		wantTypes = append(wantTypes, dropout.Float64)
 	}
-	if !slices.Equal(c.DTypes, wantTypes) || !slices.Equal(c.DTypes, b.DTypes()) || !slices.Equal(c.MaskFormats, dropout.AllMaskFormats) ||
+	if !slices.Equal(c.DTypes, wantTypes) || !slices.Equal(c.DTypes, b.DTypes()) || !slices.Equal(c.MaskFormats, dropout.AllMaskFormats()) ||
 		!c.NoiseShape || c.Alpha || c.Foreign || c.MaxElements != 0 {
 		t.Errorf("capabilities %v (%+v)", c, c)
 	}

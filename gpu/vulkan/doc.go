@@ -126,7 +126,7 @@
 // is bound as a window of its buffer that starts at an aligned offset. The
 // stream contract makes the split invisible in the result. Noise-shape
 // calls first write the mask (to the mask tensor or a scratch bit mask),
-// then apply it with the canonical broadcast of dropout.Plan; they need
+// then apply it with the canonical broadcast of driver.Plan; they need
 // fewer than 2^32 elements, at most 12 canonical axes and a mask that fits
 // one storage buffer range (dropout.ErrUnsupported beyond that).
 //

@@ -119,7 +119,7 @@ func deviceInfo(i int, d vkx.PhysicalDevice) dropout.DeviceInfo {
 		// ErrUnsupported, not a smaller MaxElements for every call.
 		Caps: dropout.Capabilities{
 			DTypes:      dtypes(d),
-			MaskFormats: slices.Clone(dropout.AllMaskFormats),
+			MaskFormats: slices.Clone(dropout.AllMaskFormats()),
 			NoiseShape:  true,
 		},
 	}

@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
 
 // TestReleasedBuffers uses released buffers, of the backend and from
-// dropout.NewHostBuffer, in every role: errors wrapping ErrReleased, no crash.
+// driver.NewHostBuffer, in every role: errors wrapping ErrReleased, no crash.
 func TestReleasedBuffers(t *testing.T) {
 	b := openTest(t, dropout.Options{})
 	const n = 64
@@ -29,7 +30,7 @@ func TestReleasedBuffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hrel, err := dropout.NewHostBuffer(dropout.Float32, n)
+	hrel, err := driver.NewHostBuffer(dropout.Float32, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ type f32Only struct{ dropout.Backend }
 
 func (f32Only) Device() dropout.DeviceInfo {
 	return dropout.DeviceInfo{Backend: "cpu", Name: "f32", Kind: dropout.KindCPU,
-		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats, NoiseShape: true}}
+		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true}}
 }
 
 func (b f32Only) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {

@@ -1,14 +1,15 @@
-package dropout_test
+package driver_test
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/driver"
 )
 
 func TestRawBytes(t *testing.T) {
-	buf, err := dropout.NewHostBuffer(dropout.Float64, 3)
+	buf, err := driver.NewHostBuffer(dropout.Float64, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,20 +26,20 @@ func TestRawBytes(t *testing.T) {
 		{dropout.Float32s{}, 0, true},
 		{buf, 24, true},
 	} {
-		b, ok := dropout.RawBytes(tc.t)
+		b, ok := driver.RawBytes(tc.t)
 		if ok != tc.ok || len(b) != tc.size {
 			t.Errorf("RawBytes(%T[%d]) = %d bytes, %v; want %d, %v", tc.t, tc.t.Len(), len(b), ok, tc.size, tc.ok)
 		}
 	}
 	// The bytes are the tensor's own memory, little-endian on this machine.
 	x := dropout.Float32s{1}
-	b, _ := dropout.RawBytes(x)
+	b, _ := driver.RawBytes(x)
 	b[3] = 0x40 // 1.0 = 0x3f800000 -> 0x40800000 = 4.0
 	if x[0] != 4 {
 		t.Errorf("RawBytes copied: x = %v after writing its bytes", x)
 	}
 	buf.Release()
-	if _, ok := dropout.RawBytes(buf); ok {
+	if _, ok := driver.RawBytes(buf); ok {
 		t.Error("RawBytes of a released buffer succeeded")
 	}
 }
@@ -53,7 +54,7 @@ func TestCheckCopy(t *testing.T) {
 		{dropout.Float64s{0, 0}, dropout.Float32s{1, 2}, dropout.ErrDType},
 		{nil, dropout.Float32s{1}, dropout.ErrLength},
 	} {
-		err := dropout.CheckCopy(tc.dst, tc.src)
+		err := driver.CheckCopy(tc.dst, tc.src)
 		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("CheckCopy(%v, %v) = %v, want %v", tc.dst, tc.src, err, tc.want)
 		}
