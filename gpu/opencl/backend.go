@@ -16,8 +16,8 @@ import (
 // and is safe for concurrent use by multiple goroutines: see the package
 // documentation for what runs side by side and what is serialised.
 type Backend struct {
-	e   *exec.Backend
-	dev *clDevice
+	*exec.Backend // Name, Device, DTypes, Forward, Backward, Copy, Alloc, Close
+	dev           *clDevice
 }
 
 // config is what open needs beyond dropout.Options: the kernel source
@@ -47,48 +47,8 @@ func open(opts dropout.Options, cfg config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{e: e, dev: cd}, nil
+	return &Backend{Backend: e, dev: cd}, nil
 }
-
-// Name returns "opencl".
-func (b *Backend) Name() string { return b.e.Name() }
-
-// Device describes the device.
-func (b *Backend) Device() dropout.DeviceInfo { return b.e.Device() }
-
-// DTypes returns the data types Forward and Backward accept on this device:
-// float32, and float64 where the device has cl_khr_fp64.
-func (b *Backend) DTypes() []dropout.DType { return b.e.DTypes() }
-
-// Forward implements dropout.Backend. Tensors may be host tensors (copied
-// through staging buffers, chunk by chunk) or buffers from b.Alloc (used
-// in place, no host copy); any mix works.
-func (b *Backend) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
-	return b.e.Forward(dst, x, mask, p)
-}
-
-// Backward implements dropout.Backend.
-func (b *Backend) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
-	return b.e.Backward(dx, dy, mask, p)
-}
-
-// Copy copies src into dst: on the device with clEnqueueCopyBuffer (the
-// bandwidth ceiling benchmarks compare dropout with) between two buffers,
-// straight into or out of the buffer between it and the host.
-func (b *Backend) Copy(dst, src dropout.Tensor) error { return b.e.Copy(dst, src) }
-
-// Alloc returns a zeroed device buffer of n elements of dt. A buffer
-// larger than the device's largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE),
-// or than the device memory this backend does not hold yet
-// (CL_DEVICE_GLOBAL_MEM_SIZE less its buffers and staging buffers), or on
-// an emulated device than the host memory left, is an error wrapping
-// dropout.ErrOutOfMemory that names the bytes wanted and available.
-func (b *Backend) Alloc(dt dropout.DType, n int) (dropout.Buffer, error) { return b.e.Alloc(dt, n) }
-
-// Close waits for the calls in flight, then releases every OpenCL object
-// the backend holds. Calls that start once Close has begun return
-// ErrClosed. Closing twice is harmless.
-func (b *Backend) Close() error { return b.e.Close() }
 
 // do runs f on a queue of the executor with scratch device memory of the
 // given sizes (at least 4 bytes each), freed once f's work is done: for
@@ -100,7 +60,7 @@ func (b *Backend) do(sizes []int, f func(q *clQueue, m []*cl.MemObject) error) e
 			b.dev.Free(m)
 		}
 	}()
-	return b.e.Do(func(q exec.Queue) error {
+	return exec.Do(b.Backend, func(q exec.Queue) error {
 		var cms []*cl.MemObject
 		for _, size := range sizes {
 			m, err := b.dev.Alloc(int64(max(size, 4)))

@@ -120,9 +120,11 @@ func (e *Backend) chunk(es int64) int64 {
 	return max(32, c&^31)
 }
 
-// Do runs f on a queue of its own, as a call does, and waits for what f
-// queued: for a backend's own operations (tests of its kernels).
-func (e *Backend) Do(f func(q Queue) error) error {
+// Do runs f on a queue of e's own, as a call does, and waits for what f
+// queued: for a backend's own operations (tests of its kernels). It is a
+// function, not a method, so that a backend embedding *Backend exports
+// exactly the dropout.Backend methods.
+func Do(e *Backend, f func(q Queue) error) error {
 	q, err := e.begin()
 	if err != nil {
 		return err
