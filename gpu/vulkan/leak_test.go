@@ -36,7 +36,7 @@ func vmRSS() int64 {
 }
 
 // TestOpenCloseLeak opens a backend, runs a call on a buffer and closes
-// it, 160 times, and bounds the growth of the C heap (glibc's mallinfo2;
+// it, 300 times, and bounds the growth of the C heap (glibc's mallinfo2;
 // VmRSS, with a looser bound, without it) between cycle 40 and the last.
 // vulkan-go leaked the C copy of every struct it passed by pointer
 // (device properties, create infos): about 10 KB per open/close cycle and
@@ -52,7 +52,7 @@ func TestOpenCloseLeak(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	const warm, cycles = 40, 120
+	const warm, cycles = 40, 260
 	measure, unit, bound := vkx.MallocInUse, "C heap", int64(1<<10) // bytes per cycle
 	if measure() < 0 {
 		measure, unit, bound = vmRSS, "VmRSS", 8<<10
