@@ -63,11 +63,7 @@ func (b *buffer) Write(src dropout.Tensor) error {
 	if err := b.live("Write"); err != nil {
 		return err
 	}
-	s, err := unwrap(src)
-	if err != nil {
-		return err
-	}
-	return b.h.Write(s)
+	return b.h.Write(src)
 }
 
 // Read copies the buffer into the host tensor dst.
@@ -75,11 +71,7 @@ func (b *buffer) Read(dst dropout.Tensor) error {
 	if err := b.live("Read"); err != nil {
 		return err
 	}
-	d, err := unwrap(dst)
-	if err != nil {
-		return err
-	}
-	return b.h.Read(d)
+	return b.h.Read(dst)
 }
 
 // Release frees the buffer's memory (to the garbage collector). It is
@@ -95,36 +87,14 @@ func (b *buffer) live(what string) error {
 
 // HostBuffer returns the host buffer (from driver.NewHostBuffer) that b
 // wraps, or an error wrapping dropout.ErrClosed once b's backend is
-// closed. It is the hook through which code outside this package can see
-// b as host memory (driver.Host and driver.IsHostBuffer know only
-// driver.NewHostBuffer's buffers).
+// closed: it makes b a driver.HostMemory, which driver.Host,
+// driver.HostOperand and driver.RawBytes see through, so b is host memory
+// to every backend (and ErrClosed once its backend is closed).
 func (b *buffer) HostBuffer() (dropout.Buffer, error) {
 	if err := b.live("use"); err != nil {
 		return nil, err
 	}
 	return b.h, nil
-}
-
-// unwrap returns the host buffer inside a CPU backend's buffer (ErrClosed
-// when its backend is closed), and any other tensor as it is.
-func unwrap(t dropout.Tensor) (dropout.Tensor, error) {
-	if b, ok := t.(*buffer); ok {
-		return b.HostBuffer()
-	}
-	return t, nil
-}
-
-// operand returns the host slice behind an operand of a call: a host slice
-// tensor, a buffer of a CPU backend (ErrClosed when its backend is closed,
-// ErrReleased after its Release) or one from driver.NewHostBuffer
-// (ErrReleased after its Release). Anything else, such as a GPU backend's
-// buffer, is ErrForeignBuffer.
-func operand(t dropout.Tensor) (dropout.Tensor, error) {
-	u, err := unwrap(t)
-	if err != nil {
-		return nil, err
-	}
-	return driver.HostOperand(u)
 }
 
 // hostLimit reads the memory this process may still allocate (a variable

@@ -58,7 +58,7 @@ func (c *CPU) Kernels() string { return c.k.name }
 
 // Device describes the host CPU.
 func (c *CPU) Device() dropout.DeviceInfo {
-	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads, Caps: caps}
+	return dropout.DeviceInfo{Backend: "cpu", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: c.threads, Caps: caps()}
 }
 
 // Alloc returns a zeroed host buffer that belongs to c: after c's Close
@@ -91,10 +91,10 @@ func copyArgs(dst, src dropout.Tensor) (d, s dropout.Tensor, err error) {
 	if err := driver.CheckCopy(dst, src); err != nil {
 		return nil, nil, err
 	}
-	if d, err = operand(dst); err != nil {
+	if d, err = driver.HostOperand(dst); err != nil {
 		return nil, nil, err
 	}
-	if s, err = operand(src); err != nil {
+	if s, err = driver.HostOperand(src); err != nil {
 		return nil, nil, err
 	}
 	return d, s, nil

@@ -10,10 +10,14 @@ import (
 )
 
 // caps are what both CPU backends can do.
-var caps = dropout.Capabilities{
-	DTypes:      []dropout.DType{dropout.Float32, dropout.Float64},
-	MaskFormats: dropout.AllMaskFormats(),
-	NoiseShape:  true,
+// A new value each time: a DeviceInfo handed to a caller shares no slice
+// with another.
+func caps() dropout.Capabilities {
+	return dropout.Capabilities{
+		DTypes:      []dropout.DType{dropout.Float32, dropout.Float64},
+		MaskFormats: dropout.AllMaskFormats(),
+		NoiseShape:  true,
+	}
 }
 
 // checkDevice accepts the one device a CPU backend has.

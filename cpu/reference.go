@@ -43,7 +43,7 @@ func (r *Reference) Name() string { return "reference" }
 
 // Device describes the host CPU.
 func (r *Reference) Device() dropout.DeviceInfo {
-	return dropout.DeviceInfo{Backend: "reference", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: 1, Caps: caps}
+	return dropout.DeviceInfo{Backend: "reference", Name: cpuName(), Kind: dropout.KindCPU, Memory: hostMemory(), Threads: 1, Caps: caps()}
 }
 
 // Alloc returns a zeroed host buffer that belongs to r, as (*CPU).Alloc.
@@ -154,15 +154,15 @@ func hostArgs(dst, src, mask dropout.Tensor, p dropout.Params) (pl driver.Plan, 
 		return pl, nil, nil, nil, fmt.Errorf("%w: %v data on the CPU backends", dropout.ErrDType, pl.DType)
 	}
 	var ok bool
-	if d, err = operand(dst); err != nil {
+	if d, err = driver.HostOperand(dst); err != nil {
 		return
 	}
-	if s, err = operand(src); err != nil {
+	if s, err = driver.HostOperand(src); err != nil {
 		return
 	}
 	if pl.Mask != dropout.MaskNone {
 		var mt dropout.Tensor
-		if mt, err = operand(mask); err != nil {
+		if mt, err = driver.HostOperand(mask); err != nil {
 			return
 		}
 		if m, ok = mt.(dropout.Bytes); !ok {

@@ -83,11 +83,8 @@ func newDevice(d device, cfg config) (_ *clDevice, err error) {
 	if cd.dummy, err = cd.ctx.CreateBuffer(cl.MemReadWrite|cl.MemCopyHostPtr, make([]byte, 4)); err != nil {
 		return nil, check("clCreateBuffer", err)
 	}
-	cd.info = exec.Info{DeviceInfo: d.info, DTypes: []dropout.DType{dropout.Float32}, Queues: queues,
+	cd.info = exec.Info{DeviceInfo: d.info, DTypes: slices.Clone(d.info.Caps.DTypes), Queues: queues,
 		HostMemory: d.info.Emulated, DirectCopy: true}
-	if d.fp64 {
-		cd.info.DTypes = append(cd.info.DTypes, dropout.Float64)
-	}
 	if cfg.tune != nil {
 		cfg.tune(&cd.info)
 	}
