@@ -23,6 +23,12 @@ type Capabilities struct {
 	NoiseShape bool
 	// Alpha reports whether the device runs alpha dropout (Params.Alpha).
 	Alpha bool
+	// Fused reports whether the backend runs the fused bias + dropout +
+	// residual op (it implements Fuser; see ForwardFused).
+	Fused bool
+	// Regions reports whether the backend runs calls over a block of a
+	// larger tensor (Params.Global and Params.Start).
+	Regions bool
 	// MaxElements is the largest tensor one call takes, 0 for no limit
 	// beyond memory.
 	MaxElements int64
@@ -64,6 +70,12 @@ func (c Capabilities) String() string {
 	}
 	if c.Alpha {
 		ops = append(ops, "alpha")
+	}
+	if c.Fused {
+		ops = append(ops, "fused")
+	}
+	if c.Regions {
+		ops = append(ops, "regions")
 	}
 	if c.Foreign {
 		ops = append(ops, "foreign-objects")

@@ -32,16 +32,17 @@ func (g *Generator) Offset() uint64 { return g.offset.Load() }
 func (g *Generator) SetOffset(offset uint64) { g.offset.Store(offset) }
 
 // Next returns p with Seed and Offset set from the generator and advances
-// the offset by p.MaskLen(n), the stream words a call over n elements uses.
-// Offsets wrap modulo 2^64, as the stream contract's word indices do.
+// the offset by p.StreamLen(n), the stream words a call over n elements
+// uses (for a region, the whole global tensor's). Offsets wrap modulo
+// 2^64, as the stream contract's word indices do.
 func (g *Generator) Next(p Params, n int) Params {
-	k := uint64(p.MaskLen(n))
+	k := uint64(p.StreamLen(n))
 	p.Seed = g.seed
 	p.Offset = g.offset.Add(k) - k
 	return p
 }
 
-// Forward reserves the generator's next p.MaskLen(x.Len()) stream words,
+// Forward reserves the generator's next p.StreamLen(x.Len()) stream words,
 // runs b.Forward over them and returns the Params it used, for Backward.
 // A call that fails validation (bad p, lengths, shapes, mask) reserves
 // nothing; words reserved by a call that fails on the device stay
@@ -52,4 +53,24 @@ func (g *Generator) Forward(b Backend, dst, x, mask Tensor, p Params) (Params, e
 	}
 	p = g.Next(p, x.Len())
 	return p, b.Forward(dst, x, mask, p)
+}
+
+// ForwardFused is Forward for the fused op dst = residual + dropout(x +
+// bias) (see the package function ForwardFused): it reserves the stream
+// words, runs the call and returns the Params for Backward.
+func (g *Generator) ForwardFused(b Backend, dst, x, bias, residual, mask Tensor, p Params) (Params, error) {
+	if err := p.CheckFused(dst, x, bias, residual, mask); err != nil {
+		return p, err
+	}
+	p = g.Next(p, x.Len())
+	return p, ForwardFused(b, dst, x, bias, residual, mask, p)
+}
+
+// Backward runs the backward pass of a call that Forward or ForwardFused
+// made: p is the Params they returned (the same seed, offset, mask format,
+// shapes and alpha flag), so dx = keep ? dy·s : 0 uses the forward call's
+// mask, read from mask or, with MaskNone, regenerated. It reserves
+// nothing. Host tensors and device buffers mix freely in one call.
+func (g *Generator) Backward(b Backend, dx, dy, mask Tensor, p Params) error {
+	return b.Backward(dx, dy, mask, p)
 }

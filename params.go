@@ -74,17 +74,79 @@ type Params struct {
 	// NoiseShape is the shape the mask is drawn over, with 1 on each axis
 	// it is broadcast along (TensorFlow's noise_shape); nil means Shape.
 	NoiseShape []int
-	// Alpha selects alpha dropout (for SELU networks) as PyTorch defines it.
+	// Alpha selects alpha dropout (for SELU networks) as PyTorch defines
+	// it: a kept element becomes A·x + B, a dropped one D, with the
+	// coefficients of AlphaCoefficients; Backward gives keep ? A·dy : 0.
 	Alpha bool
+
+	// Global and Start make the call a region (a shard) of a larger
+	// tensor: Global is the global tensor's shape, Start the index of the
+	// block's first element in it, and Shape (required with Global) the
+	// block's own shape, the shape of the tensors of the call. Block
+	// element i then uses the mask element of global index Start + c,
+	// where c are i's coordinates in Shape, so the blocks of any partition
+	// of the global tensor, each run on its own (on any backend, device or
+	// machine), give exactly the global call's result. NoiseShape, when
+	// set, is given on Global; the stored mask is the block of the global
+	// mask in the block's own row-major order (MaskShape). Nil Global: the
+	// tensor is the whole.
+	Global []int
+	Start  []int
 }
 
-// MaskLen returns the number of mask elements (stream words) a call over a
-// tensor of n elements uses: the size of the noise shape, or n.
+// IsRegion reports whether p describes a block of a larger tensor.
+func (p Params) IsRegion() bool { return p.Global != nil }
+
+// MaskLen returns the number of mask elements a call over a tensor of n
+// elements stores (and, for a whole tensor, the stream words it uses): the
+// size of the noise shape, or n; for a region, the size of its block of
+// the global mask (MaskShape).
 func (p Params) MaskLen(n int) int {
+	if p.Global != nil {
+		return product(p.MaskShape())
+	}
 	if p.NoiseShape == nil {
 		return n
 	}
 	return product(p.NoiseShape)
+}
+
+// StreamLen returns the number of stream words a call over a tensor of n
+// elements reserves: MaskLen(n) for a whole tensor; for a region, the
+// words of the whole global call (the size of NoiseShape, or of Global),
+// so that a Generator advances past the global tensor's mask whichever
+// block asks.
+func (p Params) StreamLen(n int) int {
+	if p.Global == nil {
+		return p.MaskLen(n)
+	}
+	if p.NoiseShape != nil {
+		return product(p.NoiseShape)
+	}
+	return product(p.Global)
+}
+
+// MaskShape returns the shape of the mask a call stores, for a region the
+// block of the global mask: on each axis, 1 where the noise shape
+// broadcasts, the block's size otherwise. For a whole tensor it is
+// NoiseShape, or Shape, or nil for a one-axis tensor without either. The
+// result is a new slice; p must be valid (Validate).
+func (p Params) MaskShape() []int {
+	if p.Global == nil {
+		if p.NoiseShape != nil {
+			return append([]int(nil), p.NoiseShape...)
+		}
+		return append([]int(nil), p.Shape...)
+	}
+	m := append([]int(nil), p.Shape...)
+	if p.NoiseShape != nil {
+		for d, k := range p.NoiseShape {
+			if k == 1 {
+				m[d] = 1
+			}
+		}
+	}
+	return m
 }
 
 func product(s []int) int {
@@ -116,11 +178,19 @@ func (p Params) Validate(n int) error {
 			return fmt.Errorf("%w: shape %v has %d elements, tensor has %d", ErrLength, p.Shape, m, n)
 		}
 	}
+	if p.Global != nil || p.Start != nil {
+		if err := p.validateRegion(); err != nil {
+			return err
+		}
+	}
 	if p.NoiseShape != nil {
 		if err := checkShape("noise shape", p.NoiseShape); err != nil {
 			return err
 		}
 		shape := p.Shape
+		if p.Global != nil {
+			shape = p.Global
+		}
 		if shape == nil {
 			shape = []int{n}
 		}
@@ -131,6 +201,27 @@ func (p Params) Validate(n int) error {
 			if d != 1 && d != shape[i] {
 				return fmt.Errorf("%w: noise shape %v does not broadcast to shape %v (axis %d)", ErrShape, p.NoiseShape, shape, i)
 			}
+		}
+	}
+	return nil
+}
+
+// validateRegion checks Global, Start and Shape of a region call.
+func (p Params) validateRegion() error {
+	switch {
+	case p.Global == nil:
+		return fmt.Errorf("%w: start %v without a global shape", ErrShape, p.Start)
+	case p.Shape == nil:
+		return fmt.Errorf("%w: a region (global shape %v) needs Shape, the block's shape", ErrShape, p.Global)
+	case len(p.Start) != len(p.Global) || len(p.Shape) != len(p.Global):
+		return fmt.Errorf("%w: global shape %v, start %v and block shape %v differ in rank", ErrShape, p.Global, p.Start, p.Shape)
+	}
+	if err := checkShape("global shape", p.Global); err != nil {
+		return err
+	}
+	for d, g := range p.Global {
+		if o := p.Start[d]; o < 0 || o > g || p.Shape[d] > g-o {
+			return fmt.Errorf("%w: block at %v of shape %v does not fit the global shape %v (axis %d)", ErrShape, p.Start, p.Shape, p.Global, d)
 		}
 	}
 	return nil

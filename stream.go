@@ -34,3 +34,22 @@ func Scale32(p float64) float32 { return float32(Scale64(p)) }
 func Keep(seed, offset, j uint64, p float64) bool {
 	return uint64(Word(seed, offset+j)) >= Threshold(p)
 }
+
+// SELUAlpha is α of alpha dropout (PyTorch's alpha_dropout): the negative
+// saturation value of SELU divided by its scale, -λα of SELU over λ.
+const SELUAlpha = 1.7580993408473766
+
+// AlphaCoefficients returns alpha dropout's coefficients for drop
+// probability p < 1, in float64 (CONTRACT.md, alpha dropout): with
+// a = 1/sqrt((α²p + 1)(1 − p)), a kept element becomes A·x + B and a
+// dropped one D, where A = a, B = a·α·p and D = −a·α·(1 − p). Backends
+// round each once to the compute type (float32 for 16-bit data) and
+// round the product A·x before adding B. For p = 1 (every element
+// dropped, output +0) it returns zeros.
+func AlphaCoefficients(p float64) (A, B, D float64) {
+	if p >= 1 {
+		return 0, 0, 0
+	}
+	a := 1 / math.Sqrt((SELUAlpha*SELUAlpha*p+1)*(1-p))
+	return a, a * SELUAlpha * p, -a * SELUAlpha * (1 - p)
+}

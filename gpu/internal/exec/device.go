@@ -174,19 +174,62 @@ type Args struct {
 	// N is the elements of the launch: tensor elements, mask elements for
 	// MaskBits and MaskBytes, bytes for Copy and Zero. Never 0.
 	N       int64
-	DType   dropout.DType // Float32 or Float64
+	DType   dropout.DType // Float32, Float64, Float16 or BFloat16 (Info.DTypes)
 	Seed    uint64        // Philox key (lo32(Seed), hi32(Seed))
 	G0      uint64        // stream word of element 0; words wrap modulo 2^64
 	Thresh  uint32        // keep iff word >= Thresh
 	DropAll bool          // p = 1: keep nothing (T = 2^32 does not fit Thresh)
 	// CopyKept (p = 0) makes kept elements bit copies of x, not x·1.
 	CopyKept bool
-	Scale32  float32 // s for Float32 data
+	Scale32  float32 // s for Float32, Float16 and BFloat16 data
 	Scale64  float64 // s for Float64 data
+	// 16-bit data (Float16, BFloat16) is widened to float32 exactly,
+	// computed as float32 data is, and rounded once to nearest-even back
+	// to 16 bits (a NaN stays a NaN; a dropped element is +0).
+
+	// Alpha (forward kernels with data only: Gen*, Read*, Apply*) makes a
+	// kept element A·x + B, the product rounded to the compute type before
+	// the add (no fused multiply-add), and a dropped one D, instead of x·s
+	// and +0. Backward alpha dropout needs no flag: it is plain dropout
+	// with scale A. CopyKept and DropAll take precedence as for plain
+	// dropout (p = 0 copies, p = 1 gives +0: the executor launches Copy or
+	// Zero for them).
+	Alpha         bool
+	A32, B32, D32 float32 // Float32 and 16-bit data
+	A64, B64, D64 float64 // Float64 data
+
+	// Fused bias + dropout + residual (Gen* and Apply* kernels, forward): with
+	// HasBias, t = x + B[(I0+i) % BiasLen] (rounded) replaces x; with
+	// HasResid, y = R[i] + u (rounded) where u is the dropout of t. B is a
+	// view of the whole bias (BiasLen elements, from element 0), R a view
+	// that starts where X does in its own tensor; either may be the same
+	// memory as Y (R as Y in place), never overlapping it otherwise.
+	B, R     View
+	HasBias  bool
+	HasResid bool
+	BiasLen  int64
+
+	// I0 is, for Apply kernels and fused calls with a bias, the tensor
+	// element of Y[0] and X[0]; for MaskBits and MaskBytes with Words, the
+	// mask element of M's element 0 (launch element i is mask element
+	// I0+i).
+	I0 int64
 	// Apply kernels only:
-	I0      int64 // tensor element of Y[0] and X[0]
 	MaskLen int64 // mask elements in M, from its element 0
 	Dims    []Dim // canonical axes, outermost first
+	// Words (MaskBits and MaskBytes only; nil otherwise) maps a region's
+	// mask elements to stream words: mask element k = I0+i, with
+	// coordinates c in the sizes Words[d].Size (row-major), uses stream
+	// word G0 + Σ c[d]·Words[d].Stride, modulo 2^64
+	// (driver.WordMap).
+	Words []WordDim
+}
+
+// WordDim is one axis of a region's word map: its size, and the stream
+// words one step along it advances.
+type WordDim struct {
+	Size   int64
+	Stride uint64
 }
 
 // Dim is one canonical axis of a noise-shape broadcast: its size, and the
