@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/gpudropout/dropout"
@@ -28,13 +29,16 @@ func IsSentinel(err error) bool {
 }
 
 // FuzzAPI fuzzes random sequences of API calls on the backends open
-// returns: Alloc, Write, Read, Forward and Backward with random shapes,
-// noise shapes, probabilities (valid and not), offsets (near 2^64 too),
+// returns: Alloc, Write, Read, Forward, ForwardFused and Backward with
+// random data types (16-bit too), shapes, noise shapes, regions, alpha
+// dropout, probabilities (valid and not), offsets (near 2^64 too),
 // mask formats and operands (host tensors, live, released and foreign
 // buffers), Copy, Release and Close. No call may panic or crash; every
 // error must wrap one of Sentinels; every call that succeeds must equal
 // the reference backend run on host copies of the operands; a call the
-// reference refuses must fail on the backend too.
+// reference refuses, or that uses a feature the backend's Capabilities do
+// not claim, must fail on the backend too, and a valid call using only
+// claimed features must not be refused as unsupported.
 //
 // Call it from a fuzz target of the backend's package:
 //
@@ -93,9 +97,11 @@ func (r *reader) byte() byte {
 func (r *reader) done() bool { return r.i >= len(r.data) }
 
 var (
-	fuzzDTypes  = []dropout.DType{dropout.Float32, dropout.Float64, dropout.Uint8, dropout.Float16, dropout.DType(0)}
-	fuzzPs      = []float64{0.5, 0, 1, 0.1, 0.9, 1e-9, -0.5, math.NaN(), 2, math.Inf(1)}
-	fuzzOffsets = []uint64{0, 1, 5, math.MaxUint64, math.MaxUint64 - 2, math.MaxUint64 - 33, 1<<32 - 1, 1 << 62}
+	fuzzDTypes = []dropout.DType{dropout.Float32, dropout.Float64, dropout.Uint8, dropout.Float16, dropout.DType(0)}
+	fuzzPs     = []float64{0.5, 0, 1, 0.1, 0.9, 1e-9, -0.5, math.NaN(), 2, math.Inf(1)}
+	// fuzzCallTypes are the data types of Forward and Backward calls.
+	fuzzCallTypes = []dropout.DType{dropout.Float32, dropout.Float64, dropout.Float16, dropout.BFloat16}
+	fuzzOffsets   = []uint64{0, 1, 5, math.MaxUint64, math.MaxUint64 - 2, math.MaxUint64 - 33, 1<<32 - 1, 1 << 62}
 )
 
 func (h *apiFuzzer) run(data []byte) error {
@@ -256,11 +262,25 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 		n *= shape[i]
 	}
 	nb := r.byte()
+	// The features: data type, alpha dropout, a region, the fused op.
+	fb := r.byte()
+	dt := fuzzCallTypes[fb%4]
+	p.Alpha = fb>>2&1 == 1
+	fused := !backward && fb>>4&1 == 1
 	if nb&1 == 1 {
 		p.Shape = shape
+		over := shape
+		if fb>>3&1 == 1 { // a block of a larger global tensor
+			p.Global, p.Start = make([]int, rank), make([]int, rank)
+			for i, d := range shape {
+				p.Global[i] = d + int(r.byte()%3)
+				p.Start[i] = int(r.byte()) % (p.Global[i] - d + 1)
+			}
+			over = p.Global
+		}
 		if nb&2 == 2 {
 			p.NoiseShape = make([]int, rank)
-			for i, d := range shape {
+			for i, d := range over {
 				p.NoiseShape[i] = d
 				if nb>>(2+i)&1 == 1 {
 					p.NoiseShape[i] = 1
@@ -271,7 +291,18 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 	if p.Shape == nil {
 		n = int(r.byte())
 	}
-	dt := []dropout.DType{dropout.Float32, dropout.Float64}[r.byte()%2]
+	caps := h.b.Device().Caps
+	claimed := slices.Contains(caps.DTypes, dt) && (!p.Alpha || caps.Alpha) &&
+		(p.Global == nil || caps.Regions) && (!fused || caps.Fused) && (p.NoiseShape == nil || caps.NoiseShape)
+	var bias, res dropout.Tensor
+	if fused {
+		if fb>>5&1 == 1 {
+			bias = fuzzData(dt, p.BiasLen(n), uint64(fb))
+		}
+		if fb>>6&1 == 1 {
+			res = fuzzData(dt, n, uint64(fb)+1)
+		}
+	}
 	m := p.MaskLen(n)
 	// Operands: a fresh host tensor, or a slot (which may be of any type,
 	// length, released or foreign).
@@ -339,17 +370,28 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 		unknown = true
 	}
 	var err, refErr error
-	if backward {
+	switch {
+	case backward:
 		err = h.b.Backward(ops[0].t, ops[1].t, ops[2].t, p)
 		refErr = h.ref.Backward(hd, hx, hm, p)
-	} else {
+	case fused:
+		err = dropout.ForwardFused(h.b, ops[0].t, ops[1].t, bias, res, ops[2].t, p)
+		refErr = dropout.ForwardFused(h.ref, hd, hx, bias, res, hm, p)
+	default:
 		err = h.b.Forward(ops[0].t, ops[1].t, ops[2].t, p)
 		refErr = h.ref.Forward(hd, hx, hm, p)
 	}
 	what := fmt.Sprintf("%s(dst %s, x %s, mask %s, %+v)", map[bool]string{false: "Forward", true: "Backward"}[backward],
 		desc(ops[0].t), desc(ops[1].t), desc(ops[2].t), p)
-	if err := h.expectOK(err, bad || refErr != nil, what); err != nil {
-		return fmt.Errorf("%w (reference: %v)", err, refErr)
+	if fused {
+		what = fmt.Sprintf("ForwardFused(dst %s, x %s, bias %s, residual %s, mask %s, %+v)",
+			desc(ops[0].t), desc(ops[1].t), desc(bias), desc(res), desc(ops[2].t), p)
+	}
+	if err := h.expectOK(err, bad || refErr != nil || !claimed, what); err != nil {
+		return fmt.Errorf("%w (reference: %v; the backend claims the call's features: %v)", err, refErr, claimed)
+	}
+	if err != nil && claimed && refErr == nil && !bad && (errors.Is(err, dropout.ErrUnsupported) || errors.Is(err, dropout.ErrDType)) {
+		return fmt.Errorf("%s: the backend claims the call's features but refused it: %v", what, err)
 	}
 	if err != nil {
 		// Validation failed or the operands were unusable: a valid call's
@@ -422,10 +464,8 @@ func desc(t dropout.Tensor) string {
 // fuzzData returns n values of dt (Data for float types, bytes otherwise).
 func fuzzData(dt dropout.DType, n int, seed uint64) dropout.Tensor {
 	switch dt {
-	case dropout.Float32, dropout.Float64:
+	case dropout.Float32, dropout.Float64, dropout.Float16, dropout.BFloat16:
 		return Data(dt, n, seed)
-	case dropout.Float16, dropout.BFloat16:
-		return Zeros(dt, n)
 	}
 	b := make(dropout.Bytes, n)
 	for i := range b {

@@ -129,7 +129,8 @@ func MeanSumLarge(b dropout.Backend, n int, p float64, seed uint64) (Check, erro
 
 // Statistics runs the statistical checks on b: keep rates at several p over
 // about 10^7 elements, the seed document's mean-sum example over 10,000
-// trials, and the sum of a large random tensor.
+// trials, the sum of a large random tensor, and, where b claims alpha
+// dropout, AlphaStatistics.
 func Statistics(t *testing.T, b dropout.Backend) {
 	const n = 10_000_000
 	for _, p := range []float64{0.001, 0.1, 0.2, 0.5, 0.9} {
@@ -157,4 +158,5 @@ func Statistics(t *testing.T, b dropout.Backend) {
 			t.Error(c)
 		}
 	}
+	AlphaStatistics(t, b)
 }

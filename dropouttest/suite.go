@@ -13,6 +13,9 @@ import (
 // Config tunes Run.
 type Config struct {
 	// DTypes are the data types to test; nil means float32 and float64.
+	// The subtests of the 16-bit types, alpha dropout, the fused op and
+	// regions run, besides these, every 16-bit type the backend's
+	// Capabilities claim.
 	DTypes []dropout.DType
 	// Large is the size of the large case; 0 means 1<<20 + 3.
 	Large int
@@ -59,6 +62,10 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 	t.Run("StoredMasks", s.storedMasks)
 	t.Run("Released", s.released)
 	t.Run("AllocLimits", s.allocLimits)
+	t.Run("Half", s.half)
+	t.Run("Alpha", s.alpha)
+	t.Run("Fused", s.fused)
+	t.Run("Regions", s.regions)
 	t.Run("Concurrent", func(t *testing.T) { s.concurrent(t, open) })
 	if !cfg.SkipClose {
 		t.Run("Close", func(t *testing.T) { testClose(t, open) })
@@ -71,7 +78,9 @@ type suite struct {
 }
 
 // Data returns n reproducible values of dt: mostly normal numbers with
-// some zeros, negative zeros, subnormals, infinities and NaNs mixed in.
+// some zeros, negative zeros, subnormals, infinities and NaNs mixed in
+// (for 16-bit types, NaNs with random payloads and values near the largest
+// finite one too).
 func Data(dt dropout.DType, n int, seed uint64) dropout.Tensor {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	vals := make([]float64, n)
@@ -102,6 +111,10 @@ func Data(dt dropout.DType, n int, seed uint64) dropout.Tensor {
 		return x
 	case dropout.Float64:
 		return dropout.Float64s(vals)
+	case dropout.Float16:
+		return dropout.Float16s(halfData(dt, vals, r.IntN))
+	case dropout.BFloat16:
+		return dropout.BFloat16s(halfData(dt, vals, r.IntN))
 	}
 	panic("dropouttest: Data of " + dt.String())
 }
@@ -287,6 +300,12 @@ func slice(t dropout.Tensor, lo, hi int) dropout.Tensor {
 	case dropout.Float32s:
 		return t[lo:hi]
 	case dropout.Float64s:
+		return t[lo:hi]
+	case dropout.Float16s:
+		return t[lo:hi]
+	case dropout.BFloat16s:
+		return t[lo:hi]
+	case dropout.Bytes:
 		return t[lo:hi]
 	}
 	panic("dropouttest: slice")
