@@ -10,9 +10,9 @@ BIN := bin/dropout
 # their checkers, and the shader compiler for `go generate`.
 DEB_PACKAGES := pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers oclgrind clinfo \
 	mesa-vulkan-drivers libvulkan1 libvulkan-dev vulkan-validationlayers glslc \
-	python3-numpy
+	python3-numpy clang-15 libclc-15
 
-.PHONY: all deps build test vet lint fuzz demo bench clean
+.PHONY: all deps build test vet lint fuzz demo bench clean gpu-kit gpu-kit-dryrun ptx
 
 all: build
 
@@ -34,6 +34,7 @@ lint:
 test: deps vet lint
 	DROPOUT_REQUIRE_DEVICES=1 $(GO) test $(GOFLAGS_TEST) ./...
 	$(MAKE) fuzz
+	$(MAKE) gpu-kit-dryrun
 
 # fuzz: every fuzz target for FUZZTIME each (`make fuzz FUZZTIME=10m` for a
 # long run). Go fuzzes one target of one package at a time. The default is
@@ -58,5 +59,22 @@ demo: deps build
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./...
 
+# gpu-kit: the GPU run kit in .gpu/ (the binary, the OpenCL and Vulkan
+# loaders, bench/gpu.sh) for a lent GPU machine without Go: there, with
+# .gpu carried, `sh bench/gpu.sh run` (see bench/RESULTS.md).
+gpu-kit:
+	bench/gpu.sh prepare
+
+# gpu-kit-dryrun: the kit end to end here, as it runs there: a copy in a
+# temp dir, env -i without Go, PoCL and lavapipe standing in for NVIDIA's
+# drivers, small sizes, its outputs checked.
+gpu-kit-dryrun: gpu-kit
+	bench/gpu.sh dryrun
+
+# ptx: per OpenCL kernel, the PTX instructions per element on its hot path
+# and whether its global loads and stores are 128-bit (clang-15 + libclc).
+ptx:
+	$(GO) run ./bench/internal/ptxreport -cl kernels/opencl/dropout.cl
+
 clean:
-	rm -rf bin bench.png
+	rm -rf bin bench.png .gpu .gpu.new

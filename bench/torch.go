@@ -17,13 +17,30 @@ var torchScript string
 type torchResult struct {
 	Torch
 	CUDA    bool
+	Timer   string // "cuda events" or "host clock"
 	Results []torchTime
 }
 
+// torchTime is one size's medians: Median and Copy as the script's timer
+// measured them (CUDA events on CUDA), Wall the host's time for the same
+// calls.
 type torchTime struct {
 	Size   int     `json:"size"`
 	Median float64 `json:"median_s"`
 	Copy   float64 `json:"copy_s"`
+	Wall   float64 `json:"wall_s"`
+}
+
+// TorchBytesPerElement is the traffic counted for one float32 element of
+// torch.nn.functional.dropout: on CUDA its fused kernel (native_dropout)
+// reads x and writes y and a bool mask, 4 + 4 + 1 bytes, though F.dropout
+// returns only y; on the CPU it stores no mask, and 8 bytes are counted (its
+// unfused noise tensor moves more).
+func TorchBytesPerElement(cuda bool) float64 {
+	if cuda {
+		return 9
+	}
+	return 8
 }
 
 // DefaultPython are the interpreters tried for torch, in order: the one on
@@ -81,8 +98,7 @@ func lastLineOf(s string) string { return string(lastLine([]byte(s))) }
 
 func torchRow(t *torchResult, r torchTime, cfg Config) Row {
 	n := float64(r.Size)
-	// torch stores no mask in F.dropout's output: count 8 bytes per element.
-	gb := 8 * n / r.Median / 1e9
+	gb := TorchBytesPerElement(t.CUDA) * n / r.Median / 1e9
 	cp := 8 * n / r.Copy / 1e9
 	kind, mode := dropout.KindCPU.String(), ModeSame
 	if t.CUDA {
@@ -90,4 +106,20 @@ func torchRow(t *torchResult, r torchTime, cfg Config) Row {
 	}
 	return Row{Backend: "torch", Device: t.Device, Kind: kind, Mode: mode, Size: r.Size, Iters: cfg.Iters,
 		Seconds: r.Median, ElemsPerSec: n / r.Median, GBps: gb, CopyGBps: cp, OfCopy: gb / cp}
+}
+
+// torchNote says how torch was timed and counted, with the host's medians
+// where CUDA events timed it.
+func torchNote(t *torchResult) string {
+	s := fmt.Sprintf("torch %s on %s (%s): torch.nn.functional.dropout, one call at a time, each waited for, median by %s; its GB/s counts %g bytes per element",
+		t.Version, t.Device, t.Python, t.Timer, TorchBytesPerElement(t.CUDA))
+	if t.CUDA {
+		s += " (x read, y and its bool mask written)"
+		var w []string
+		for _, r := range t.Results {
+			w = append(w, FormatSize(r.Size)+" "+fmtDur(r.Wall))
+		}
+		s += "; host-clock medians, launch and wait included: " + strings.Join(w, ", ")
+	}
+	return s
 }
