@@ -45,6 +45,10 @@ type Config struct {
 	// named explicitly (default 16M): it is the slow oracle.
 	RefMax int
 	Torch  bool // also time torch.nn.functional.dropout
+	// Ops adds rows for other operations (AllOps: float16, bfloat16,
+	// alpha, fused; see OpFused), on every backend whose device claims
+	// them, at every size.
+	Ops []string
 	// Python lists the interpreters tried for Torch (default python3,
 	// /usr/bin/python3).
 	Python []string
@@ -66,15 +70,26 @@ type Row struct {
 	Device      string  `json:"device"`
 	Kind        string  `json:"kind"`
 	Mode        string  `json:"mode"`
+	Op          string  `json:"op,omitempty"` // OpForward (""), or one of AllOps, or OpPasses
 	Size        int     `json:"size"`
 	Iters       int     `json:"iters"`
 	Seconds     float64 `json:"median_s"`
 	ElemsPerSec float64 `json:"elements_per_s"`
 	GBps        float64 `json:"gb_per_s"`
+	BytesPerElt float64 `json:"bytes_per_element,omitempty"` // the traffic GBps counts, where not the report's`
 	CopyGBps    float64 `json:"copy_gb_per_s"`
 	OfCopy      float64 `json:"fraction_of_copy"`
 	VsReference float64 `json:"speedup_vs_reference,omitempty"`
 	VsCPU       float64 `json:"speedup_vs_cpu,omitempty"`
+	VsPasses    float64 `json:"speedup_vs_3_passes,omitempty"` // OpFused rows: the three passes' time over the fused op's
+}
+
+// OpName is the row's operation as tables print it.
+func (r Row) OpName() string {
+	if r.Op == OpForward {
+		return "forward"
+	}
+	return r.Op
 }
 
 // Report is the outcome of Run.
@@ -197,11 +212,23 @@ func Time(iters, warmup int, f func() error) (time.Duration, error) {
 // WriteTable writes the report as an aligned table, then its notes.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "BACKEND\tDEVICE\tMODE\tSIZE\tMEDIAN\tELEM/S\tGB/S\tCOPY GB/S\tOF COPY\tVS REF\tVS CPU\n")
+	ops := false
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.0f%%\t%s\t%s\n",
-			row.Backend, row.Device, row.Mode, FormatSize(row.Size), fmtDur(row.Seconds), fmtRate(row.ElemsPerSec),
-			row.GBps, row.CopyGBps, 100*row.OfCopy, fmtX(row.VsReference), fmtX(row.VsCPU))
+		ops = ops || row.Op != OpForward
+	}
+	if ops {
+		fmt.Fprintf(tw, "BACKEND\tDEVICE\tMODE\tOP\tSIZE\tMEDIAN\tELEM/S\tGB/S\tCOPY GB/S\tOF COPY\tVS REF\tVS CPU\tVS 3 PASSES\n")
+	} else {
+		fmt.Fprintf(tw, "BACKEND\tDEVICE\tMODE\tSIZE\tMEDIAN\tELEM/S\tGB/S\tCOPY GB/S\tOF COPY\tVS REF\tVS CPU\n")
+	}
+	for _, row := range r.Rows {
+		op, passes := "", ""
+		if ops {
+			op, passes = row.OpName()+"\t", "\t"+fmtX(row.VsPasses)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\t%.2f\t%.2f\t%.0f%%\t%s\t%s%s\n",
+			row.Backend, row.Device, row.Mode, op, FormatSize(row.Size), fmtDur(row.Seconds), fmtRate(row.ElemsPerSec),
+			row.GBps, row.CopyGBps, 100*row.OfCopy, fmtX(row.VsReference), fmtX(row.VsCPU), passes)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -260,11 +287,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"backend", "device", "kind", "mode", "size", "iters", "median_s", "elements_per_s", "gb_per_s",
-		"copy_gb_per_s", "fraction_of_copy", "speedup_vs_reference", "speedup_vs_cpu"})
+		"copy_gb_per_s", "fraction_of_copy", "speedup_vs_reference", "speedup_vs_cpu", "op", "bytes_per_element", "speedup_vs_3_passes"})
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, row := range r.Rows {
 		cw.Write([]string{row.Backend, row.Device, row.Kind, row.Mode, strconv.Itoa(row.Size), strconv.Itoa(row.Iters),
-			g(row.Seconds), g(row.ElemsPerSec), g(row.GBps), g(row.CopyGBps), g(row.OfCopy), g(row.VsReference), g(row.VsCPU)})
+			g(row.Seconds), g(row.ElemsPerSec), g(row.GBps), g(row.CopyGBps), g(row.OfCopy), g(row.VsReference), g(row.VsCPU),
+			row.OpName(), g(row.BytesPerElt), g(row.VsPasses)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -59,6 +59,9 @@ func (r *Report) plot() (*plot.Plot, error) {
 	ceil := map[string]map[int]float64{} // device -> size -> copy GB/s
 	var devs []string
 	for _, row := range r.Rows {
+		if row.Op != OpForward {
+			continue // the plot is float32 dropout's; other ops are in the table
+		}
 		k := key{row.Backend, row.Mode}
 		if _, ok := lines[k]; !ok {
 			order = append(order, k)
@@ -76,7 +79,9 @@ func (r *Report) plot() (*plot.Plot, error) {
 	}
 	ymax := 0.0
 	for _, row := range r.Rows {
-		ymax = math.Max(ymax, math.Max(row.GBps, row.CopyGBps))
+		if row.Op == OpForward {
+			ymax = math.Max(ymax, math.Max(row.GBps, row.CopyGBps))
+		}
 	}
 	p.Y.Max = ymax * 1.5 // room for the legend above the lines
 	if len(order) == 0 {

@@ -147,7 +147,7 @@ func Run(cfg Config) (*Report, error) {
 	for _, n := range cfg.Sizes {
 		for _, o := range bs {
 			if o.runs(n, cfg) {
-				total += 2
+				total += 2 + opSteps(cfg.Ops)
 				if !o.host {
 					total++
 				}
@@ -169,8 +169,7 @@ func Run(cfg Config) (*Report, error) {
 		if torch.Err != "" {
 			rep.Notes = append(rep.Notes, "torch: "+torch.Err)
 		} else {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("torch %s on %s (%s): torch.nn.functional.dropout, which returns no mask, so its GB/s counts 8 bytes per element",
-				torch.Version, torch.Device, torch.Python))
+			rep.Notes = append(rep.Notes, torchNote(torch))
 		}
 	}
 	var skipped []string
@@ -191,6 +190,14 @@ func Run(cfg Config) (*Report, error) {
 				continue
 			}
 			rep.Rows = append(rep.Rows, rows...)
+			if len(cfg.Ops) > 0 {
+				rows, notes, err := measureOps(o, x, cfg, step)
+				rep.Rows = append(rep.Rows, rows...)
+				rep.Notes = appendNew(rep.Notes, notes...)
+				if err != nil {
+					rep.Errors = append(rep.Errors, fmt.Sprintf("%s at %s: %s", o.b.Name(), FormatSize(n), Reason(err)))
+				}
+			}
 		}
 		x = nil
 		if torch != nil && torch.Err == "" {
@@ -242,7 +249,7 @@ func hostNeed(n int, cfg Config, bs []opened) int64 {
 		}
 		most = max(most, need)
 	}
-	return 4*elems + most
+	return 4*elems + most + opsNeed(n, cfg.Ops)
 }
 
 // measure times forward and copy on one backend at one size.
@@ -322,9 +329,9 @@ func measure(o opened, x dropout.Float32s, cfg Config, next func(string)) ([]Row
 // speedups fills VsReference and VsCPU: the reference's (and cpu's) time
 // at the same size over the row's time.
 func speedups(rows []Row) {
-	base := func(name string, n int) float64 {
+	base := func(name string, n int, op string) float64 {
 		for _, r := range rows {
-			if r.Backend == name && r.Size == n {
+			if r.Backend == name && r.Size == n && r.Op == op {
 				return r.Seconds
 			}
 		}
@@ -332,10 +339,10 @@ func speedups(rows []Row) {
 	}
 	for i := range rows {
 		r := &rows[i]
-		if t := base("reference", r.Size); t > 0 {
+		if t := base("reference", r.Size, r.Op); t > 0 {
 			r.VsReference = t / r.Seconds
 		}
-		if t := base("cpu", r.Size); t > 0 {
+		if t := base("cpu", r.Size, r.Op); t > 0 {
 			r.VsCPU = t / r.Seconds
 		}
 	}

@@ -23,6 +23,7 @@ func cmdBench(stdout, stderr io.Writer, args []string) error {
 	csvOut := fs.String("csv", "", "also write the results as CSV to `file` (- for standard output)")
 	plotOut := fs.String("plot", "", "draw throughput against size to `file` (.png, .svg or .pdf; - for standard output, as PNG)")
 	compare := fs.String("compare", "", "also time `torch`.nn.functional.dropout (python3 with torch)")
+	ops := fs.String("ops", "forward", "`operations`: forward (float32 dropout, always), float16, bfloat16, alpha, fused (with the three separate passes it replaces), or all")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +34,9 @@ func cmdBench(stdout, stderr io.Writer, args []string) error {
 		}
 	}
 	var err error
+	if cfg.Ops, err = bench.ParseOps(*ops); err != nil {
+		return fmt.Errorf("bench: --ops: %v", err)
+	}
 	if cfg.Sizes, err = bench.ParseSizes(*sizes); err != nil {
 		return fmt.Errorf("bench: --sizes: %v", err)
 	}

@@ -167,12 +167,14 @@ type capsJSON struct {
 	MaskFormats []string `json:"mask_formats"`
 	NoiseShape  bool     `json:"noise_shape"`
 	Alpha       bool     `json:"alpha"`
+	Fused       bool     `json:"fused"`
+	Regions     bool     `json:"regions"`
 	MaxElements int64    `json:"max_elements,omitempty"`
 	Foreign     bool     `json:"foreign_objects"`
 }
 
 func newCapsJSON(c dropout.Capabilities) capsJSON {
-	j := capsJSON{DTypes: []string{}, MaskFormats: []string{}, NoiseShape: c.NoiseShape, Alpha: c.Alpha, MaxElements: c.MaxElements, Foreign: c.Foreign}
+	j := capsJSON{DTypes: []string{}, MaskFormats: []string{}, NoiseShape: c.NoiseShape, Alpha: c.Alpha, Fused: c.Fused, Regions: c.Regions, MaxElements: c.MaxElements, Foreign: c.Foreign}
 	for _, t := range c.DTypes {
 		j.DTypes = append(j.DTypes, t.String())
 	}
@@ -261,6 +263,12 @@ func capsText(c capsJSON) string {
 	}
 	if c.Alpha {
 		s += " alpha"
+	}
+	if c.Fused {
+		s += " fused"
+	}
+	if c.Regions {
+		s += " regions"
 	}
 	if c.Foreign {
 		s += " foreign"
@@ -377,19 +385,31 @@ func parseShape(s string) ([]int, error) {
 	return out, nil
 }
 
-// checkNoise checks that noise broadcasts to the array's shape.
-func checkNoise(path string, shape, noise []int) error {
+// checkNoise checks that noise broadcasts to shape, which what names
+// ("the array's shape", or "--global-shape" for a block's).
+func checkNoise(path string, shape, noise []int, what string) error {
 	if len(noise) != len(shape) {
-		return fmt.Errorf("%s: --noise-shape %s has %d axes, the array's shape %s has %d", path,
-			npy.ShapeString(noise), len(noise), npy.ShapeString(shape), len(shape))
+		return fmt.Errorf("%s: --noise-shape %s has %d axes, %s %s has %d", path,
+			npy.ShapeString(noise), len(noise), what, npy.ShapeString(shape), len(shape))
 	}
 	for i, d := range noise {
 		if d != 1 && d != shape[i] {
-			return fmt.Errorf("%s: --noise-shape %s does not fit the array's shape %s: axis %d is %d, want 1 or %d", path,
-				npy.ShapeString(noise), npy.ShapeString(shape), i, d, shape[i])
+			return fmt.Errorf("%s: --noise-shape %s does not fit %s %s: axis %d is %d, want 1 or %d", path,
+				npy.ShapeString(noise), what, npy.ShapeString(shape), i, d, shape[i])
 		}
 	}
 	return nil
+}
+
+// parseBytes parses a byte count such as 1G, 512M, 64MiB or 1000000 (K,
+// M and G are powers of 1024, with or without "iB" or "B"), up to 1 TiB.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "B"), "i")
+	v, err := bench.ParseSizes(t)
+	if err != nil || len(v) != 1 || strings.Contains(t, ",") || !sizeRE.MatchString(t) {
+		return 0, errors.New("want a positive byte count such as 1G, 512M or 1048576")
+	}
+	return int64(v[0]), nil
 }
 
 // parseSeed parses a decimal or 0x-prefixed hexadecimal uint64. Leading

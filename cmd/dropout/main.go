@@ -6,11 +6,14 @@
 //	dropout devices [--json]
 //	dropout run --in X.npy --out Y.npy --p P [--seed S] [--offset O] [--backend auto|reference|cpu|opencl|vulkan]
 //	            [--device N|NAME] [--mask-out M.npy] [--mask-format bits|bytes] [--noise-shape D0,D1,...]
+//	            [--dtype bfloat16] [--alpha] [--bias B.npy] [--residual R.npy]
+//	            [--global-shape G0,G1,... --start S0,S1,...] [--max-memory 1G]
 //	dropout backward --grad DY.npy --out DX.npy --p P (--mask M.npy [--mask-format bits|bytes] | --seed S [--offset O])
-//	            [--backend ...] [--device N|NAME] [--noise-shape D0,D1,...]
+//	            [--backend ...] [--device N|NAME] [--noise-shape D0,D1,...] [--dtype bfloat16] [--alpha]
+//	            [--global-shape G0,G1,... --start S0,S1,...] [--max-memory 1G]
 //	dropout verify [--backend all|NAME] [--json]
 //	dropout bench [--backend all|LIST] [--sizes 1M,16M,64M] [--p 0.5] [--mask-format none|bits|bytes] [--iters N]
-//	            [--json FILE] [--csv FILE] [--plot FILE.png] [--compare torch]
+//	            [--ops forward|float16,bfloat16,alpha,fused|all] [--json FILE] [--csv FILE] [--plot FILE.png] [--compare torch]
 //	dropout version
 //
 // Flags may be spelled -flag or --flag. Tables go to standard output,
@@ -26,8 +29,11 @@
 // the summary goes to standard error. Inputs may be streams too (- for
 // standard input, a pipe, a FIFO). Two outputs, or an output and an input,
 // that are the same file are an error before anything is written. The
-// memory that input, output and mask need is checked against the memory
-// available (and the cgroup's limit) before anything is allocated. An
+// memory that input, output and mask need is checked against --max-memory
+// and the memory available (and the cgroup's limit) before anything is
+// allocated: a file that does not fit is streamed, read, computed and
+// written a chunk at a time in bounded memory (stream.go). Outputs keep the
+// input's memory order (C or Fortran); masks are C order. An
 // interrupt (SIGINT, SIGTERM, SIGHUP) removes the temporary files and exits
 // with status 128 plus the signal's number.
 package main

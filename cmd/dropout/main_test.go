@@ -32,6 +32,18 @@ func TestMain(m *testing.M) {
 	// process of its own (signals, memory).
 	if os.Getenv("DROPOUT_TEST_MAIN") == "1" {
 		main()
+		if os.Getenv("DROPOUT_TEST_HWM") == "1" {
+			// The process's own peak resident memory: the rusage a
+			// parent gets counts the parent's peak too (exec after a
+			// vfork records the shared memory's high-water mark).
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(l, "VmHWM:") {
+						fmt.Fprintln(os.Stderr, l)
+					}
+				}
+			}
+		}
 		os.Exit(0)
 	}
 	flag.Parse()
@@ -322,9 +334,13 @@ func TestLayouts(t *testing.T) {
 			t.Errorf("%s: shape %v", in, y.Shape)
 		}
 		outs = append(outs, y.Data)
-		// Output files are little-endian, C order.
+		// Output files are little-endian, in the input's memory order.
 		b, _ := os.ReadFile(filepath.Join(dir, in+"-y.npy"))
-		if !bytes.Contains(b, []byte("'descr': '<f4', 'fortran_order': False")) {
+		order := "False"
+		if in[0] == 'f' {
+			order = "True"
+		}
+		if !bytes.Contains(b, []byte("'descr': '<f4', 'fortran_order': "+order)) {
 			t.Errorf("%s: output header %q", in, b[:64])
 		}
 	}
@@ -448,7 +464,12 @@ func TestBadInput(t *testing.T) {
 	putRaw(t, dir, "uint8.npy", rawNpy("|u1", false, []int{2}, make([]byte, 2)))
 	putRaw(t, dir, "complex.npy", rawNpy("<c16", false, []int{2}, make([]byte, 32)))
 	putRaw(t, dir, "object.npy", rawNpy("|O", false, []int{2}, make([]byte, 16)))
-	putRaw(t, dir, "f16.npy", rawNpy("<f2", false, []int{2}, make([]byte, 4)))
+	putRaw(t, dir, "u16.npy", rawNpy("<u2", false, []int{2, 3}, make([]byte, 12)))
+	putRaw(t, dir, "f16.npy", rawNpy("<f2", false, []int{2, 3}, make([]byte, 12)))
+	put(t, dir, "bias2.npy", []int{2}, dropout.Float32s{1, 2})
+	put(t, dir, "bias3.npy", []int{3}, dropout.Float32s{1, 2, 3})
+	put(t, dir, "bias64.npy", []int{3}, dropout.Float64s{1, 2, 3})
+	put(t, dir, "res32.npy", []int{3, 2}, dropouttest.Data(dropout.Float32, 6, 2))
 	putRaw(t, dir, "structured.npy", rawNpy("[('a', '<f4'), ('b', '<i4')]", false, []int{2}, make([]byte, 16)))
 	full, _ := os.ReadFile(filepath.Join(dir, "x.npy"))
 	putRaw(t, dir, "truncated.npy", full[:len(full)-5])
@@ -481,7 +502,25 @@ func TestBadInput(t *testing.T) {
 		{"uint8", append(run, "uint8.npy")},
 		{"complex", append(run, "complex.npy")},
 		{"object", append(run, "object.npy")},
-		{"float16", append(run, "f16.npy")},
+		{"uint16", append(run, "u16.npy")},
+		{"dtype unknown", append(run, "x.npy", "--dtype", "int8")},
+		{"dtype bfloat16 of float32", append(run, "x.npy", "--dtype", "bfloat16")},
+		{"dtype bfloat16 of float16", append(run, "f16.npy", "--dtype", "bfloat16")},
+		{"alpha with bias", append(run, "x.npy", "--alpha", "--bias", "bias3.npy")},
+		{"bias length", append(run, "x.npy", "--bias", "bias2.npy")},
+		{"bias dtype", append(run, "x.npy", "--bias", "bias64.npy")},
+		{"bias missing", append(run, "x.npy", "--bias", "nope.npy")},
+		{"residual shape", append(run, "x.npy", "--residual", "res32.npy")},
+		{"residual dtype", append(run, "x.npy", "--residual", "x64.npy")},
+		{"residual is the output", []string{"run", "--in", "x.npy", "--out", "y.npy", "--residual", "y.npy", "--p", "0.5", "--seed", "1"}},
+		{"global without start", append(run, "x.npy", "--global-shape", "4,3")},
+		{"start without global", append(run, "x.npy", "--start", "0,0")},
+		{"global rank", append(run, "x.npy", "--global-shape", "4,3,1", "--start", "0,0,0")},
+		{"block outside", append(run, "x.npy", "--global-shape", "4,3", "--start", "3,0")},
+		{"global syntax", append(run, "x.npy", "--global-shape", "4,x", "--start", "0,0")},
+		{"noise on the global shape", append(run, "x.npy", "--global-shape", "4,3", "--start", "2,0", "--noise-shape", "2,1")},
+		{"max-memory syntax", append(run, "x.npy", "--max-memory", "lots")},
+		{"max-memory zero", append(run, "x.npy", "--max-memory", "0")},
 		{"structured", append(run, "structured.npy")},
 		{"truncated data", append(run, "truncated.npy")},
 		{"trailing data", append(run, "trailing.npy")},
@@ -601,7 +640,7 @@ func (b fakeBackend) Forward(dst, x, mask dropout.Tensor, p dropout.Params) erro
 
 func fakeRegistry() dropout.Registry {
 	gpu := dropout.DeviceInfo{Backend: "fakegpu", Name: "Test GPU 9000", Platform: "Test Platform", Kind: dropout.KindGPU, Memory: 8 << 30, MaxAlloc: 2 << 30,
-		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32, dropout.Float16}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true, Alpha: true, Foreign: true}}
+		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32, dropout.Float16}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true, Alpha: true, Fused: true, Regions: true, Foreign: true}}
 	emu := dropout.DeviceInfo{Backend: "fakeemu", Name: "Emulated Device", Kind: dropout.KindCPU, Emulated: true, Memory: 1 << 30, MaxAlloc: 256 << 20,
 		Caps: dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: []dropout.MaskFormat{dropout.MaskNone}, MaxElements: 1 << 20}}
 	return dropout.Registry{

@@ -109,8 +109,11 @@ func writeVerifyTable(w io.Writer, out []verifyBackend) {
 		}
 		for _, r := range vb.Results {
 			res := "ok"
-			if !r.Pass {
+			switch {
+			case !r.Pass:
 				res = "FAIL"
+			case r.Skipped:
+				res = "skip"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Backend, r.Check, res, r.Time.Round(time.Millisecond), oneLine(r.Detail))
 		}

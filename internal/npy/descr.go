@@ -10,7 +10,7 @@ import (
 
 // supported maps every descr string that NumPy (numpy.dtype(descr), as
 // numpy.lib.format.descr_to_dtype calls it) reads as float32, float64,
-// uint8 or bool to its dtype. Type codes take a byte-order prefix (< > =
+// float16, uint16 (bfloat16 bits), uint8 or bool to its dtype. Type codes take a byte-order prefix (< > =
 // |), names do not. float_ and bool8 are names of older NumPy versions.
 var supported = func() map[string]descrInfo {
 	m := map[string]descrInfo{}
@@ -26,6 +26,10 @@ var supported = func() map[string]descrInfo {
 	}
 	add(dropout.Float32, false, []string{"float32", "single"}, []string{"f", "f4"})
 	add(dropout.Float64, false, []string{"float64", "double", "float", "float_"}, []string{"d", "f8"})
+	add(dropout.Float16, false, []string{"float16", "half"}, []string{"e", "f2"})
+	// uint16 is read only as bfloat16 bits (Input.AsBFloat16): NumPy has
+	// no bfloat16 dtype. Until then it is refused as integer data.
+	add(dropout.BFloat16, false, []string{"uint16", "ushort"}, []string{"H", "u2"})
 	add(dropout.Uint8, false, []string{"uint8", "ubyte"}, []string{"B", "u1"})
 	add(dropout.Uint8, true, []string{"bool", "bool_", "bool8"}, []string{"?", "b1"})
 	return m
@@ -70,11 +74,11 @@ func (h *Header) classify(d pyValue, src string) error {
 	switch d.kind {
 	case pyStr:
 	case pyList:
-		return fmt.Errorf("%w %s (structured arrays are not supported; want float32 or float64)", ErrDType, src)
+		return fmt.Errorf("%w %s (structured arrays are not supported; want float32, float64 or float16)", ErrDType, src)
 	case pyTuple:
-		return fmt.Errorf("%w %s (subarray dtypes are not supported; want float32 or float64)", ErrDType, src)
+		return fmt.Errorf("%w %s (subarray dtypes are not supported; want float32, float64 or float16)", ErrDType, src)
 	default:
-		return fmt.Errorf("%w %s (want float32 or float64)", ErrDType, src)
+		return fmt.Errorf("%w %s (want float32, float64 or float16)", ErrDType, src)
 	}
 	if info, ok := supported[h.Descr]; ok {
 		h.DType = info.dt
@@ -95,7 +99,7 @@ func (h *Header) classify(d pyValue, src string) error {
 			name = otherCodes[code]
 			if name == "" && code != "" {
 				if kind, ok := otherKinds[code[0]]; ok && flexibleTail(code[1:]) {
-					return fmt.Errorf("%w: %s data (%q); want float32 or float64", ErrDType, kind, h.Descr)
+					return fmt.Errorf("%w: %s data (%q); want float32, float64 or float16", ErrDType, kind, h.Descr)
 				}
 			}
 		}
@@ -103,19 +107,17 @@ func (h *Header) classify(d pyValue, src string) error {
 	switch {
 	case name == "":
 		if strings.ContainsAny(h.Descr, ",(") {
-			return fmt.Errorf("%w %q (structured and subarray dtypes are not supported; want float32 or float64)", ErrDType, h.Descr)
+			return fmt.Errorf("%w %q (structured and subarray dtypes are not supported; want float32, float64 or float16)", ErrDType, h.Descr)
 		}
-		return fmt.Errorf("%w %q (want float32 or float64)", ErrDType, h.Descr)
+		return fmt.Errorf("%w %q (want float32, float64 or float16)", ErrDType, h.Descr)
 	case strings.Contains(name, "int"):
-		return fmt.Errorf("%w: integer data (%s, %q); want float32 or float64", ErrDType, name, h.Descr)
+		return fmt.Errorf("%w: integer data (%s, %q); want float32, float64 or float16", ErrDType, name, h.Descr)
 	case strings.HasPrefix(name, "complex"):
-		return fmt.Errorf("%w: complex data (%s, %q); want float32 or float64", ErrDType, name, h.Descr)
+		return fmt.Errorf("%w: complex data (%s, %q); want float32, float64 or float16", ErrDType, name, h.Descr)
 	case name == "object":
-		return fmt.Errorf("%w: object array (%q); want float32 or float64", ErrDType, h.Descr)
-	case name == "float16":
-		return fmt.Errorf("%w: float16 data (%q) is not supported yet; want float32 or float64", ErrDType, h.Descr)
+		return fmt.Errorf("%w: object array (%q); want float32, float64 or float16", ErrDType, h.Descr)
 	}
-	return fmt.Errorf("%w: %s data (%q); want float32 or float64", ErrDType, name, h.Descr)
+	return fmt.Errorf("%w: %s data (%q); want float32, float64 or float16", ErrDType, name, h.Descr)
 }
 
 // flexibleTail reports whether s is an optional size and an optional

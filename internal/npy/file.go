@@ -202,10 +202,17 @@ func RemoveTemps() int {
 
 // Write writes the array to the output.
 func (f *File) Write(shape []int, data dropout.Tensor) error {
+	return f.WriteOrder(shape, data, false)
+}
+
+// WriteOrder writes the array, row-major data of the given shape, to the
+// output in Fortran order when fortran is true (see the function
+// WriteOrder).
+func (f *File) WriteOrder(shape []int, data dropout.Tensor, fortran bool) error {
 	if f.done {
 		return fmt.Errorf("%s: already closed", f.Path)
 	}
-	if err := Write(f.w, shape, data); err != nil {
+	if err := WriteOrder(f.w, shape, data, fortran); err != nil {
 		return fileErr(f.Path, err)
 	}
 	return nil

@@ -24,3 +24,16 @@ func writable(path string) error {
 	}
 	return nil
 }
+
+// Avail returns the bytes free to this process on the file system a
+// replacement output is written to, or -1 for a stream or when unknown.
+func (f *File) Avail() int64 {
+	if f.tmp == nil {
+		return -1
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.tmp.Fd()), &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}

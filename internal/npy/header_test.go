@@ -119,6 +119,9 @@ func TestDescrs(t *testing.T) {
 		"double": {dropout.Float64, nativeOrder}, "<f8": {dropout.Float64, binary.LittleEndian}, "B": {dropout.Uint8, nativeOrder},
 		"|u1": {dropout.Uint8, nativeOrder}, ">u1": {dropout.Uint8, binary.BigEndian}, "?": {dropout.Uint8, nativeOrder},
 		"bool": {dropout.Uint8, nativeOrder}, "|b1": {dropout.Uint8, nativeOrder},
+		"<f2": {dropout.Float16, binary.LittleEndian}, ">f2": {dropout.Float16, binary.BigEndian}, "e": {dropout.Float16, nativeOrder},
+		"half": {dropout.Float16, nativeOrder}, "<u2": {dropout.BFloat16, binary.LittleEndian}, ">u2": {dropout.BFloat16, binary.BigEndian},
+		"uint16": {dropout.BFloat16, nativeOrder},
 	} {
 		h := Header{Descr: descr}
 		if err := h.classify(pyValue{kind: pyStr, str: descr}, pyRepr(descr)); err != nil || h.DType != want.dt || h.Order != want.order {
@@ -127,7 +130,7 @@ func TestDescrs(t *testing.T) {
 	}
 	for descr, msg := range map[string]string{
 		"<i4": `integer data (int32, "<i4")`, "int64": `integer data (int64, "int64")`, "<c16": `complex data (complex128, "<c16")`,
-		"|O": `object array ("|O")`, "<f2": `float16 data ("<f2") is not supported yet`, "|S3": `byte string data ("|S3")`,
+		"|O": `object array ("|O")`, "|S3": `byte string data ("|S3")`,
 		"<M8[ns]": `datetime64 data ("<M8[ns]")`, "g": `longdouble data ("g")`, "<zz": `unsupported dtype "<zz"`,
 		"<float32": `unsupported dtype "<float32"`, "<f4,<f4": `structured and subarray dtypes are not supported`,
 	} {

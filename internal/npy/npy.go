@@ -7,17 +7,20 @@
 // []float32, []float64 or []byte (no per-element reflection), with byte
 // swapping for data whose byte order is not the machine's.
 //
-// Reading accepts float32 and float64 data (and uint8/bool for masks) of any
-// shape, including 0-d and empty arrays, in C or Fortran order, little- or
-// big-endian; Fortran-order data is transposed so that the returned slice is
-// always in row-major (C) order, the flat index of the dropout stream
-// contract. Input may be a regular file or a stream (a pipe, a FIFO,
+// Reading accepts float32, float64 and float16 data (uint16 data as
+// bfloat16 bits, on request: NumPy has no bfloat16 dtype; uint8/bool for
+// masks) of any shape, including 0-d and empty arrays, in C or Fortran
+// order, little- or big-endian; Fortran-order data is transposed so that
+// the returned slice is always in row-major (C) order, the flat index of
+// the dropout stream contract. Large files are read a chunk at a time with
+// ReadRaw in their own memory order (see stream.go). Input may be a regular file or a stream (a pipe, a FIFO,
 // standard input): the data's size is checked against a regular file's
 // size, and the memory it needs against the memory available
 // (internal/memlimit), before anything is allocated.
 //
 // Writing produces version 1.0 files (2.0 for huge headers), little-endian,
-// C order, header padded to 64 bytes as NumPy does. An output that is a
+// C order unless asked for Fortran order (WriteOrder), header padded to 64
+// bytes as NumPy does; bfloat16 data is written as uint16 ("<u2"). An output that is a
 // regular file (or does not exist yet) is replaced atomically; other
 // outputs (a character device, a FIFO) are written in place. See Create.
 //
@@ -71,7 +74,7 @@ var memLimit = memlimit.System
 // Header is the parsed header of a .npy file.
 type Header struct {
 	Descr   string           // the dtype descr string, such as "<f4"
-	DType   dropout.DType    // Float32, Float64 or Uint8 (uint8 and bool)
+	DType   dropout.DType    // Float32, Float64, Float16, BFloat16 (uint16 data) or Uint8 (uint8 and bool)
 	Order   binary.ByteOrder // byte order of the data
 	Fortran bool             // data in column-major order
 	Shape   []int            // empty for a 0-d array
@@ -83,7 +86,8 @@ type Header struct {
 func (h Header) Bytes() int64 { return int64(h.N) * int64(h.DType.Size()) }
 
 // Array is an array in row-major order: Data is dropout.Float32s,
-// dropout.Float64s or dropout.Bytes of product(Shape) elements.
+// dropout.Float64s, dropout.Float16s, dropout.BFloat16s or dropout.Bytes of
+// product(Shape) elements.
 type Array struct {
 	Shape []int
 	Data  dropout.Tensor
@@ -217,6 +221,8 @@ type Input struct {
 	f      *os.File // the open file, nil for a reader
 	size   int64    // size of a regular file; -1 for a stream
 	read   bool     // the data was read
+	bf16   bool     // uint16 data accepted as bfloat16 bits (AsBFloat16)
+	done   int64    // data bytes read by ReadRaw
 }
 
 // Open opens the .npy file at path and reads its header. A regular file's
@@ -287,11 +293,26 @@ func (in *Input) Close() error {
 	return c.Close()
 }
 
-// CheckArray checks that the input is float32 or float64 data.
+// CheckArray checks that the input is float32, float64 or float16 data, or
+// uint16 data accepted as bfloat16 bits by AsBFloat16.
 func (in *Input) CheckArray() error {
-	if h := in.Header; h.DType == dropout.Uint8 {
-		return fileErr(in.Name, fmt.Errorf("%w: integer data (%q); want float32 or float64", ErrDType, h.Descr))
+	switch h := in.Header; {
+	case h.DType == dropout.Uint8:
+		return fileErr(in.Name, fmt.Errorf("%w: integer data (%q); want float32, float64 or float16", ErrDType, h.Descr))
+	case h.DType == dropout.BFloat16 && !in.bf16:
+		return fileErr(in.Name, fmt.Errorf("%w: integer data (uint16, %q); want float32, float64 or float16 (or --dtype bfloat16 for bfloat16 bits stored as uint16)", ErrDType, h.Descr))
 	}
+	return nil
+}
+
+// AsBFloat16 accepts the input's uint16 data as bfloat16 bits, the way
+// bfloat16 tensors travel in .npy files (NumPy has no bfloat16 dtype).
+// Any other dtype is an error that names it.
+func (in *Input) AsBFloat16() error {
+	if h := in.Header; h.DType != dropout.BFloat16 {
+		return fileErr(in.Name, fmt.Errorf("%w: --dtype bfloat16 wants uint16 data (bfloat16 bits, \"<u2\"), got %q", ErrDType, h.Descr))
+	}
+	in.bf16 = true
 	return nil
 }
 
@@ -364,7 +385,7 @@ func (in *Input) readData() (*Array, error) {
 		}
 		return err
 	}
-	data := alloc(h.DType, h.N)
+	data := Alloc(h.DType, h.N)
 	if h.Fortran && len(h.Shape) > 1 && h.N > 1 {
 		// Scatter column-major data into row-major order as it arrives,
 		// through a small buffer: no second whole-array copy.
@@ -373,6 +394,10 @@ func (in *Input) readData() (*Array, error) {
 		case dropout.Float32s:
 			err = readFortran(cr, d, h)
 		case dropout.Float64s:
+			err = readFortran(cr, d, h)
+		case dropout.Float16s:
+			err = readFortran(cr, d, h)
+		case dropout.BFloat16s:
 			err = readFortran(cr, d, h)
 		case dropout.Bytes:
 			err = readFortran(cr, d, h)
@@ -506,12 +531,18 @@ func rawBytes[T any](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(z)))
 }
 
-func alloc(dt dropout.DType, n int) dropout.Tensor {
+// Alloc returns a host tensor of n elements of type dt (Uint8 for any
+// other type).
+func Alloc(dt dropout.DType, n int) dropout.Tensor {
 	switch dt {
 	case dropout.Float32:
 		return make(dropout.Float32s, n)
 	case dropout.Float64:
 		return make(dropout.Float64s, n)
+	case dropout.Float16:
+		return make(dropout.Float16s, n)
+	case dropout.BFloat16:
+		return make(dropout.BFloat16s, n)
 	}
 	return make(dropout.Bytes, n)
 }
@@ -525,6 +556,11 @@ func bytesOf(t dropout.Tensor) []byte {
 // swap reverses the byte order of every esz-byte element of b in place.
 func swap(b []byte, esz int) {
 	switch esz {
+	case 2:
+		w := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/2)
+		for i, v := range w {
+			w[i] = bits.ReverseBytes16(v)
+		}
 	case 4:
 		w := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
 		for i, v := range w {
@@ -544,6 +580,10 @@ func descrOf(t dropout.Tensor) (string, error) {
 		return "<f4", nil
 	case dropout.Float64s:
 		return "<f8", nil
+	case dropout.Float16s:
+		return "<f2", nil
+	case dropout.BFloat16s:
+		return "<u2", nil // bfloat16 bits: NumPy has no bfloat16
 	case dropout.Bytes:
 		return "|u1", nil
 	}
@@ -552,6 +592,13 @@ func descrOf(t dropout.Tensor) (string, error) {
 
 // Write writes data, of the given row-major shape, as a .npy file to w.
 func Write(w io.Writer, shape []int, data dropout.Tensor) error {
+	return WriteOrder(w, shape, data, false)
+}
+
+// WriteOrder writes data, of the given row-major shape, as a .npy file to
+// w, in Fortran (column-major) order when fortran is true: the array NumPy
+// reads is the same, its memory order is the one asked for.
+func WriteOrder(w io.Writer, shape []int, data dropout.Tensor, fortran bool) error {
 	descr, err := descrOf(data)
 	if err != nil {
 		return err
@@ -563,8 +610,15 @@ func Write(w io.Writer, shape []int, data dropout.Tensor) error {
 	if n != data.Len() {
 		return fmt.Errorf("%w: shape %s has %d elements, data has %d", ErrShape, ShapeString(shape), n, data.Len())
 	}
-	if _, err := w.Write(formatHeader(descr, false, shape)); err != nil {
+	if _, err := w.Write(formatHeader(descr, fortran, shape)); err != nil {
 		return err
+	}
+	if fortran && len(shape) > 1 && n > 1 {
+		// Column-major memory is the row-major order of the reversed
+		// shape: transpose a copy.
+		t := Alloc(data.DType(), n)
+		TransposeRev(bytesOf(t), bytesOf(data), data.DType().Size(), shape)
+		data = t
 	}
 	b := bytesOf(data)
 	esz := data.DType().Size()

@@ -202,7 +202,7 @@ func TestBadFiles(t *testing.T) {
 		{"int64", raw("<i8", false, []int{2}, make([]byte, 16)), ErrDType, "integer data"},
 		{"complex", raw("<c8", false, []int{2}, make([]byte, 16)), ErrDType, "complex data"},
 		{"object", raw("|O", false, []int{2}, make([]byte, 16)), ErrDType, "unsupported dtype"},
-		{"float16", raw("<f2", false, []int{2}, make([]byte, 4)), ErrDType, "float16"},
+		{"uint16", raw("<u2", false, []int{2}, make([]byte, 4)), ErrDType, "--dtype bfloat16"},
 		{"garbage dtype", raw("<zz", false, []int{2}, make([]byte, 4)), ErrDType, "unsupported dtype"},
 		{"empty", nil, ErrFormat, "empty file"},
 		{"bad magic", []byte("PK\x03\x04 this is a zip file"), ErrFormat, "bad magic"},

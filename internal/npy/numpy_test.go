@@ -329,6 +329,10 @@ var npSupported = map[string]struct {
 	"<f4": {dropout.Float32, binary.LittleEndian}, ">f4": {dropout.Float32, binary.BigEndian},
 	"<f8": {dropout.Float64, binary.LittleEndian}, ">f8": {dropout.Float64, binary.BigEndian},
 	"|u1": {dropout.Uint8, nil}, "|b1": {dropout.Uint8, nil},
+	"<f2": {dropout.Float16, binary.LittleEndian}, ">f2": {dropout.Float16, binary.BigEndian},
+	// uint16 headers parse as bfloat16 bits; Input.CheckArray refuses
+	// them unless Input.AsBFloat16 accepts them.
+	"<u2": {dropout.BFloat16, binary.LittleEndian}, ">u2": {dropout.BFloat16, binary.BigEndian},
 }
 
 // knownDifference reports the documented differences from NumPy (see

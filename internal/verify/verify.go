@@ -6,7 +6,11 @@
 // inside its binomial bound; and the seed document's mean-sum check (its
 // 10-element example over 10,000 trials drawn from one Generator, and a large
 // random tensor), with tolerances derived from the variance
-// (dropouttest.Z standard deviations, about 4.9).
+// (dropouttest.Z standard deviations, about 4.9). Then, where the device's
+// capabilities claim them (a check of a missing feature is reported as
+// skipped, with the reason): float16 and bfloat16 data, alpha dropout (bit
+// for bit, and its moments), the fused bias + dropout + residual op, and
+// regions (random partitions reassembled against one global call).
 package verify
 
 import (
@@ -51,6 +55,7 @@ type Result struct {
 	Device  string        `json:"device"`
 	Check   string        `json:"check"`
 	Pass    bool          `json:"pass"`
+	Skipped bool          `json:"skipped,omitempty"` // the device lacks the feature: Detail says which`
 	Detail  string        `json:"detail"`
 	Time    time.Duration `json:"time_ns"`
 }
@@ -77,6 +82,11 @@ var checks = []check{
 	{"keep rate (binomial bound)", keepRate},
 	{"mean sum: seed example, 10,000 trials", meanSum},
 	{"mean sum: large random tensor", meanSumLarge},
+	{"float16 vs reference", sixteen(dropout.Float16)},
+	{"bfloat16 vs reference", sixteen(dropout.BFloat16)},
+	{"alpha dropout: vs reference, moments", alpha},
+	{"fused bias+dropout+residual vs reference", fused},
+	{"regions: blocks reassemble to one call", regions},
 }
 
 // Checks returns the names of the checks, in the order Run runs them.
@@ -100,7 +110,9 @@ func Run(b dropout.Backend, cfg Config, progress func(Result)) []Result {
 		start := time.Now()
 		detail, err := safe(c.run, b, &cfg)
 		r := Result{Backend: b.Name(), Device: dev.Name, Check: c.name, Pass: err == nil, Detail: detail, Time: time.Since(start)}
-		if err != nil {
+		if why, ok := isSkip(err); ok {
+			r.Pass, r.Skipped, r.Detail = true, true, "skipped: "+why
+		} else if err != nil {
 			var f failure
 			if errors.As(err, &f) {
 				r.Detail = f.msg

@@ -115,3 +115,91 @@ func TestCapabilitiesSkip(t *testing.T) {
 		}
 	}
 }
+
+// TestNewChecksSkip: a device without 16-bit types, alpha, the fused op
+// or regions has those checks skipped, each with its reason.
+func TestNewChecksSkip(t *testing.T) {
+	want := map[string]string{
+		"float16 vs reference":                     "skipped: float16 data is not supported",
+		"bfloat16 vs reference":                    "skipped: bfloat16 data is not supported",
+		"alpha dropout: vs reference, moments":     "skipped: alpha dropout is not supported",
+		"fused bias+dropout+residual vs reference": "skipped: the fused bias+dropout+residual op is not supported",
+		"regions: blocks reassemble to one call":   "skipped: regions",
+	}
+	for _, r := range Run(f32Only{cpu.New(dropout.Options{})}, small, nil) {
+		if w, ok := want[r.Check]; ok {
+			delete(want, r.Check)
+			if !r.Pass || !r.Skipped || !strings.HasPrefix(r.Detail, w) {
+				t.Errorf("%s: pass=%v skipped=%v %q, want %q", r.Check, r.Pass, r.Skipped, r.Detail, w)
+			}
+		} else if r.Skipped {
+			t.Errorf("%s skipped: %s", r.Check, r.Detail)
+		}
+	}
+	for c := range want {
+		t.Errorf("no check %q", c)
+	}
+}
+
+// wrong16 corrupts one element of 16-bit and fused outputs, and shifts
+// region calls by one element.
+type wrong struct {
+	dropout.Backend
+}
+
+func (w wrong) Name() string { return "wrong" }
+
+func corrupt(t dropout.Tensor) {
+	switch y := t.(type) {
+	case dropout.Float16s:
+		if len(y) > 30 {
+			y[30] ^= 0x0400
+		}
+	case dropout.BFloat16s:
+		if len(y) > 30 {
+			y[30] ^= 0x0080
+		}
+	case dropout.Float32s:
+		if len(y) > 30 {
+			y[30] = 7
+		}
+	}
+}
+
+func (w wrong) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
+	if p.Global != nil && p.Start[0] > 0 {
+		p.Start = append([]int{p.Start[0] - 1}, p.Start[1:]...)
+	}
+	if err := w.Backend.Forward(dst, x, mask, p); err != nil {
+		return err
+	}
+	if dt := x.DType(); dt == dropout.Float16 || dt == dropout.BFloat16 || p.Alpha {
+		corrupt(dst)
+	}
+	return nil
+}
+
+func (w wrong) ForwardFused(dst, x, bias, residual, mask dropout.Tensor, p dropout.Params) error {
+	if err := dropout.ForwardFused(w.Backend, dst, x, bias, residual, mask, p); err != nil {
+		return err
+	}
+	corrupt(dst)
+	return nil
+}
+
+// TestNewChecksCatchWrongBackends: each new check fails a backend wrong
+// in its feature.
+func TestNewChecksCatchWrongBackends(t *testing.T) {
+	failed := map[string]string{}
+	for _, r := range Run(wrong{cpu.New(dropout.Options{})}, small, nil) {
+		if !r.Pass {
+			failed[r.Check] = r.Detail
+		}
+	}
+	for _, c := range []string{"float16 vs reference", "bfloat16 vs reference", "alpha dropout: vs reference, moments",
+		"fused bias+dropout+residual vs reference", "regions: blocks reassemble to one call"} {
+		if _, ok := failed[c]; !ok {
+			t.Errorf("%q passed a wrong backend", c)
+		}
+	}
+}
