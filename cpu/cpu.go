@@ -131,54 +131,32 @@ func (c *CPU) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
 	if err != nil {
 		return err
 	}
-	c.forward(&pl, d, s, m)
+	op := opScale
+	if pl.Alpha {
+		op = opAlpha
+	}
+	c.run(&tileCall{pl: &pl, op: op, d: d, s: s, m: m, s32: pl.Scale32, s64: pl.Scale64})
 	return nil
 }
 
-// forward runs a validated forward call (or a backward one that
-// regenerates its mask) on host slices.
-func (c *CPU) forward(pl *driver.Plan, d, s dropout.Tensor, m dropout.Bytes) {
-	if pl.Broadcast() {
-		k := make([]byte, pl.MaskN)
-		c.keep(k, pl)
-		writeMask(m, k, pl.Mask)
-		c.applyBroadcast(d, s, k, pl)
-		return
+// ForwardFused implements dropout.Fuser: dst = residual + dropout(x + bias)
+// in one pass over memory.
+func (c *CPU) ForwardFused(dst, x, bias, residual, mask dropout.Tensor, p dropout.Params) error {
+	if err := c.st.enter("ForwardFused"); err != nil {
+		return err
 	}
-	var bits, bytes []byte
-	switch pl.Mask {
-	case dropout.MaskBits:
-		bits = m
-	case dropout.MaskBytes:
-		bytes = m
+	defer c.st.exit()
+	pl, o, err := fusedArgs(dst, x, bias, residual, mask, p)
+	if err != nil {
+		return err
 	}
-	a := span{seed: pl.Seed, t: pl.Threshold, s32: pl.Scale32, s64: pl.Scale64,
-		nt: pl.N*pl.DType.Size() >= streamMin}
-	if pl.Copy { // p = 0: every element is kept and y is a bit copy of x
-		c.parallel(pl.N, func(lo, hi int) { copySpan(d, s, lo, hi) })
-		keepAll(m, pl.Mask, pl.N)
-		return
-	}
-	c.parallel(pl.N, func(lo, hi int) {
-		a := a
-		a.g0 = pl.Offset + uint64(lo)
-		var bt, by []byte
-		if bits != nil {
-			bt = bits[lo/8 : (hi+7)/8]
-		}
-		if bytes != nil {
-			by = bytes[lo:hi]
-		}
-		switch d := d.(type) {
-		case dropout.Float32s:
-			c.k.fwd32(d[lo:hi], s.(dropout.Float32s)[lo:hi], bt, by, &a)
-		case dropout.Float64s:
-			c.k.fwd64(d[lo:hi], s.(dropout.Float64s)[lo:hi], bt, by, &a)
-		}
-	})
+	c.run(&tileCall{pl: &pl, op: opFused, d: o.d, s: o.x, bias: o.bias, r: o.r, m: o.m})
+	return nil
 }
 
-// Backward implements dropout.Backend.
+// Backward implements dropout.Backend: dx = keep ? dy·s : +0, with s the
+// alpha coefficient A for alpha dropout, keep read from the stored mask or
+// regenerated (the forward pass without a mask).
 func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
 	if err := c.st.enter("Backward"); err != nil {
 		return err
@@ -188,34 +166,8 @@ func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
 	if err != nil {
 		return err
 	}
-	if pl.Mask == dropout.MaskNone { // regenerate: the forward pass without a mask
-		c.forward(&pl, d, s, nil)
-		return nil
-	}
-	if pl.Broadcast() {
-		k := make([]byte, pl.MaskN)
-		readMask(k, m, pl.Mask)
-		c.applyBroadcast(d, s, k, &pl)
-		return nil
-	}
-	c.parallel(pl.N, func(lo, hi int) {
-		switch d := d.(type) {
-		case dropout.Float32s:
-			s := s.(dropout.Float32s)
-			if pl.Mask == dropout.MaskBits {
-				c.k.bwdBits32(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale32)
-			} else {
-				c.k.bwdBytes32(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale32)
-			}
-		case dropout.Float64s:
-			s := s.(dropout.Float64s)
-			if pl.Mask == dropout.MaskBits {
-				c.k.bwdBits64(d[lo:hi], s[lo:hi], m[lo/8:(hi+7)/8], pl.Scale64)
-			} else {
-				c.k.bwdBytes64(d[lo:hi], s[lo:hi], m[lo:hi], pl.Scale64)
-			}
-		}
-	})
+	s32, s64 := backwardScale(&pl)
+	c.run(&tileCall{pl: &pl, op: opScale, d: d, s: s, m: m, s32: s32, s64: s64, read: pl.Mask != dropout.MaskNone})
 	return nil
 }
 
@@ -272,106 +224,7 @@ func keepAll(m []byte, f dropout.MaskFormat, n int) {
 	}
 }
 
-// keep sets k[j] to the keep decision of mask element j.
-func (c *CPU) keep(k []byte, pl *driver.Plan) {
-	c.parallel(len(k), func(lo, hi int) {
-		a := span{seed: pl.Seed, g0: pl.Offset + uint64(lo), t: pl.Threshold}
-		c.k.keep(k[lo:hi], &a)
-	})
-}
-
-func writeMask(m, k []byte, f dropout.MaskFormat) {
-	switch f {
-	case dropout.MaskBits:
-		clear(m)
-		for j, v := range k {
-			m[j>>3] |= v << (j & 7)
-		}
-	case dropout.MaskBytes:
-		copy(m, k)
-	}
-}
-
-func readMask(k, m []byte, f dropout.MaskFormat) {
-	switch f {
-	case dropout.MaskBits:
-		for j := range k {
-			k[j] = m[j>>3] >> (j & 7) & 1
-		}
-	case dropout.MaskBytes:
-		for j := range k {
-			k[j] = b2u8(m[j] != 0)
-		}
-	}
-}
-
-// applyBroadcast sets d = keep ? s*scale : 0 where element i uses mask
-// element pl.MaskIndex(i), walking the canonical dims with counters.
-func (c *CPU) applyBroadcast(d, s dropout.Tensor, k []byte, pl *driver.Plan) {
-	n := pl.N
-	if n == 0 {
-		// An empty tensor whose mask is not: a zero-sized axis that the
-		// noise shape broadcasts (Shape (3, 0, 4), NoiseShape (3, 1, 4)).
-		// There is nothing to write, and the walk below would divide by
-		// the zero-sized dim.
-		return
-	}
-	dims, bc := pl.Dims, pl.Bcast
-	// mask stride of each canonical dim (0 where broadcast)
-	ms := make([]int, len(dims))
-	st := 1
-	for i := len(dims) - 1; i >= 0; i-- {
-		if !bc[i] {
-			ms[i] = st
-			st *= dims[i]
-		}
-	}
-	c.parallel(n, func(lo, hi int) {
-		coord := make([]int, len(dims))
-		r := lo
-		j := 0
-		for i := len(dims) - 1; i >= 0; i-- {
-			coord[i] = r % dims[i]
-			r /= dims[i]
-			j += coord[i] * ms[i]
-		}
-		for i := lo; i < hi; i++ {
-			keep := k[j] != 0
-			switch d := d.(type) {
-			case dropout.Float32s:
-				x := s.(dropout.Float32s)[i]
-				switch {
-				case keep && pl.Copy: // p = 0: a bit copy (a stored mask may still drop)
-					d[i] = x
-				case keep:
-					d[i] = x * pl.Scale32
-				default:
-					d[i] = 0
-				}
-			case dropout.Float64s:
-				x := s.(dropout.Float64s)[i]
-				switch {
-				case keep && pl.Copy: // p = 0: a bit copy (a stored mask may still drop)
-					d[i] = x
-				case keep:
-					d[i] = x * pl.Scale64
-				default:
-					d[i] = 0
-				}
-			}
-			// advance the counters
-			for a := len(dims) - 1; a >= 0; a-- {
-				coord[a]++
-				j += ms[a]
-				if coord[a] < dims[a] {
-					break
-				}
-				j -= ms[a] * dims[a]
-				coord[a] = 0
-			}
-		}
-	})
-}
-
 var _ dropout.Backend = (*CPU)(nil)
 var _ dropout.Backend = (*Reference)(nil)
+
+var _ dropout.Fuser = (*CPU)(nil)

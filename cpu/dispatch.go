@@ -55,6 +55,9 @@ var portable = kernels{
 	fwd32:   fwd32Generic, fwd64: fwd64Generic, keep: keepGeneric,
 	bwdBits32: bwdBits32Generic, bwdBytes32: bwdBytes32Generic,
 	bwdBits64: bwdBits64Generic, bwdBytes64: bwdBytes64Generic,
+	keepBits: keepBitsGeneric, apply16: apply16Generic,
+	alpha32: alpha32Generic, alpha64: alpha64Generic, alpha16: alpha16Generic,
+	fused32: fused32Generic, fused64: fused64Generic, fused16: fused16Generic,
 }
 
 // best returns the fastest kernel set this machine runs.

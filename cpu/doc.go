@@ -20,11 +20,22 @@
 // Both give the same bits; simd_test.go compares them (FuzzSIMDvsPortable)
 // and the conformance suite runs against each.
 //
+// Both backends run every data type (float32, float64, and float16 and
+// bfloat16 through internal/half), alpha dropout, the fused bias + dropout
+// + residual op (dropout.Fuser) and regions (Params.Global and Start), with
+// every mask format and noise shape. The CPU backend runs plain float32
+// and float64 calls whose mask is one run of the stream through the fused
+// Philox kernels above; everything else goes through its tile driver
+// (tile.go): a worker's span in L1-sized tiles, each tile's keep decisions
+// first written as bits (keepBits from the stream, along a region's word
+// map where its mask is not one run; a stored bit mask as it is; a bytes
+// mask packed; a broadcast mask gathered run by run), then one
+// memory-bound apply kernel (kernel16.go, or the SIMD set's).
+//
 // Conventions: destination first, as in the root package; both backends take
-// host tensors (dropout.Float32s, dropout.Float64s, dropout.Bytes, buffers
-// from driver.NewHostBuffer) and the buffers either backend's Alloc
-// returns. 16-bit data and alpha dropout return dropout.ErrDType and
-// dropout.ErrUnsupported until they are implemented.
+// host tensors (dropout.Float32s, dropout.Float64s, dropout.Float16s,
+// dropout.BFloat16s, dropout.Bytes, buffers from driver.NewHostBuffer) and
+// the buffers either backend's Alloc returns.
 //
 // # Buffers
 //

@@ -9,14 +9,18 @@ import (
 	"github.com/gpudropout/dropout"
 )
 
-// caps are what both CPU backends can do.
+// caps are what both CPU backends can do: every data type, mask format
+// and operation of the module.
 // A new value each time: a DeviceInfo handed to a caller shares no slice
 // with another.
 func caps() dropout.Capabilities {
 	return dropout.Capabilities{
-		DTypes:      []dropout.DType{dropout.Float32, dropout.Float64},
+		DTypes:      []dropout.DType{dropout.Float32, dropout.Float64, dropout.Float16, dropout.BFloat16},
 		MaskFormats: dropout.AllMaskFormats(),
 		NoiseShape:  true,
+		Alpha:       true,
+		Fused:       true,
+		Regions:     true,
 	}
 }
 

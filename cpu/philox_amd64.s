@@ -113,7 +113,7 @@ DATA maskBit64<>+248(SB)/8, $0x0000000080000000
 GLOBL maskBit64<>(SB), RODATA|NOPTR, $256
 
 // func fwd32NoneAVX2(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·fwd32NoneAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -126,6 +126,8 @@ TEXT ·fwd32NoneAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32NoneAVX2_done
 
 fwd32NoneAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -330,7 +332,7 @@ fwd32NoneAVX2_done:
 	RET
 
 // func fwd32BitsAVX2(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2, BMI2
+// Requires: AVX, AVX2, BMI2, MMX+
 TEXT ·fwd32BitsAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -346,6 +348,8 @@ TEXT ·fwd32BitsAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32BitsAVX2_done
 
 fwd32BitsAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -564,7 +568,7 @@ fwd32BitsAVX2_done:
 	RET
 
 // func fwd32BytesAVX2(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·fwd32BytesAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -578,6 +582,8 @@ TEXT ·fwd32BytesAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32BytesAVX2_done
 
 fwd32BytesAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -803,6 +809,8 @@ TEXT ·fwd32NoneNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32NoneNTAVX2_done
 
 fwd32NoneNTAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -1024,6 +1032,8 @@ TEXT ·fwd32BitsNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32BitsNTAVX2_done
 
 fwd32BitsNTAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -1257,6 +1267,8 @@ TEXT ·fwd32BytesNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd32BytesNTAVX2_done
 
 fwd32BytesNTAVX2_loop:
+	PREFETCHNTA 8192(DX)
+	PREFETCHNTA 8256(DX)
 	VPADDQ      philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ      $0x22, Y2, Y4
 	VPSRLQ      $0x02, Y2, Y5
@@ -1470,7 +1482,7 @@ fwd32BytesNTAVX2_done:
 	RET
 
 // func fwd64NoneAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·fwd64NoneAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -1483,6 +1495,10 @@ TEXT ·fwd64NoneAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64NoneAVX2_done
 
 fwd64NoneAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -1715,7 +1731,7 @@ fwd64NoneAVX2_done:
 	RET
 
 // func fwd64BitsAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2, BMI2
+// Requires: AVX, AVX2, BMI2, MMX+
 TEXT ·fwd64BitsAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -1731,6 +1747,10 @@ TEXT ·fwd64BitsAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64BitsAVX2_done
 
 fwd64BitsAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -1977,7 +1997,7 @@ fwd64BitsAVX2_done:
 	RET
 
 // func fwd64BytesAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·fwd64BytesAVX2(SB), NOSPLIT, $0-56
 	MOVQ    p+0(FP), AX
 	MOVQ    y+8(FP), CX
@@ -1991,6 +2011,10 @@ TEXT ·fwd64BytesAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64BytesAVX2_done
 
 fwd64BytesAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -2244,6 +2268,10 @@ TEXT ·fwd64NoneNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64NoneNTAVX2_done
 
 fwd64NoneNTAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -2493,6 +2521,10 @@ TEXT ·fwd64BitsNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64BitsNTAVX2_done
 
 fwd64BitsNTAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -2754,6 +2786,10 @@ TEXT ·fwd64BytesNTAVX2(SB), NOSPLIT, $0-56
 	JZ      fwd64BytesNTAVX2_done
 
 fwd64BytesNTAVX2_loop:
+	PREFETCHNTA  8192(DX)
+	PREFETCHNTA  8256(DX)
+	PREFETCHNTA  8320(DX)
+	PREFETCHNTA  8384(DX)
 	VPADDQ       philoxInc<>+0(SB), Y2, Y3
 	VPSRLQ       $0x22, Y2, Y4
 	VPSRLQ       $0x02, Y2, Y5
@@ -3436,6 +3472,220 @@ keepBytesAVX2_done:
 	VZEROUPPER
 	RET
 
+// func keepBitsAVX2(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX2, BMI2
+TEXT ·keepBitsAVX2(SB), NOSPLIT, $0-40
+	MOVQ    p+0(FP), AX
+	MOVQ    k+8(FP), CX
+	MOVQ    groups+16(FP), DX
+	MOVQ    acc+24(FP), BX
+	MOVQ    768(AX), SI
+	VMOVDQU philoxM0<>+0(SB), Y0
+	VMOVDQU philoxM1<>+0(SB), Y1
+	VMOVDQU 736(AX), Y2
+	TESTQ   DX, DX
+	JZ      keepBitsAVX2_done
+
+keepBitsAVX2_loop:
+	VPADDQ      philoxInc<>+0(SB), Y2, Y3
+	VPSRLQ      $0x22, Y2, Y4
+	VPSRLQ      $0x02, Y2, Y5
+	VPMULUDQ    Y0, Y5, Y5
+	VPSRLQ      $0x20, Y5, Y6
+	VPXOR       32(AX), Y6, Y6
+	VPXOR       (AX), Y4, Y4
+	VPSRLQ      $0x22, Y3, Y7
+	VPSRLQ      $0x02, Y3, Y3
+	VPMULUDQ    Y0, Y3, Y3
+	VPSRLQ      $0x20, Y3, Y8
+	VPXOR       32(AX), Y8, Y8
+	VPXOR       (AX), Y7, Y7
+	VPADDQ      philoxInc<>+32(SB), Y2, Y2
+	VPMULUDQ    Y0, Y4, Y9
+	VPMULUDQ    Y1, Y6, Y10
+	VPXOR       96(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y4
+	VPXOR       64(AX), Y4, Y4
+	VPSRLQ      $0x20, Y9, Y6
+	VPXOR       Y5, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y5
+	VPMULUDQ    Y1, Y8, Y11
+	VPXOR       96(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y7
+	VPXOR       64(AX), Y7, Y7
+	VPSRLQ      $0x20, Y5, Y8
+	VPXOR       Y3, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y3
+	VPMULUDQ    Y1, Y6, Y12
+	VPXOR       128(AX), Y10, Y10
+	VPXOR       160(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y4
+	VPXOR       Y10, Y4, Y4
+	VPSRLQ      $0x20, Y3, Y6
+	VPXOR       Y9, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y9
+	VPMULUDQ    Y1, Y8, Y10
+	VPXOR       128(AX), Y11, Y11
+	VPXOR       160(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y7
+	VPXOR       Y11, Y7, Y7
+	VPSRLQ      $0x20, Y9, Y8
+	VPXOR       Y5, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y5
+	VPMULUDQ    Y1, Y6, Y11
+	VPXOR       192(AX), Y12, Y12
+	VPXOR       224(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y4
+	VPXOR       Y12, Y4, Y4
+	VPSRLQ      $0x20, Y5, Y6
+	VPXOR       Y3, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y3
+	VPMULUDQ    Y1, Y8, Y12
+	VPXOR       192(AX), Y10, Y10
+	VPXOR       224(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y7
+	VPXOR       Y10, Y7, Y7
+	VPSRLQ      $0x20, Y3, Y8
+	VPXOR       Y9, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y9
+	VPMULUDQ    Y1, Y6, Y10
+	VPXOR       256(AX), Y11, Y11
+	VPXOR       288(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y4
+	VPXOR       Y11, Y4, Y4
+	VPSRLQ      $0x20, Y9, Y6
+	VPXOR       Y5, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y5
+	VPMULUDQ    Y1, Y8, Y11
+	VPXOR       256(AX), Y12, Y12
+	VPXOR       288(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y7
+	VPXOR       Y12, Y7, Y7
+	VPSRLQ      $0x20, Y5, Y8
+	VPXOR       Y3, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y3
+	VPMULUDQ    Y1, Y6, Y12
+	VPXOR       320(AX), Y10, Y10
+	VPXOR       352(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y4
+	VPXOR       Y10, Y4, Y4
+	VPSRLQ      $0x20, Y3, Y6
+	VPXOR       Y9, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y9
+	VPMULUDQ    Y1, Y8, Y10
+	VPXOR       320(AX), Y11, Y11
+	VPXOR       352(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y7
+	VPXOR       Y11, Y7, Y7
+	VPSRLQ      $0x20, Y9, Y8
+	VPXOR       Y5, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y5
+	VPMULUDQ    Y1, Y6, Y11
+	VPXOR       384(AX), Y12, Y12
+	VPXOR       416(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y4
+	VPXOR       Y12, Y4, Y4
+	VPSRLQ      $0x20, Y5, Y6
+	VPXOR       Y3, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y3
+	VPMULUDQ    Y1, Y8, Y12
+	VPXOR       384(AX), Y10, Y10
+	VPXOR       416(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y7
+	VPXOR       Y10, Y7, Y7
+	VPSRLQ      $0x20, Y3, Y8
+	VPXOR       Y9, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y9
+	VPMULUDQ    Y1, Y6, Y10
+	VPXOR       448(AX), Y11, Y11
+	VPXOR       480(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y4
+	VPXOR       Y11, Y4, Y4
+	VPSRLQ      $0x20, Y9, Y6
+	VPXOR       Y5, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y5
+	VPMULUDQ    Y1, Y8, Y11
+	VPXOR       448(AX), Y12, Y12
+	VPXOR       480(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y7
+	VPXOR       Y12, Y7, Y7
+	VPSRLQ      $0x20, Y5, Y8
+	VPXOR       Y3, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y3
+	VPMULUDQ    Y1, Y6, Y12
+	VPXOR       512(AX), Y10, Y10
+	VPXOR       544(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y4
+	VPXOR       Y10, Y4, Y4
+	VPSRLQ      $0x20, Y3, Y6
+	VPXOR       Y9, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y9
+	VPMULUDQ    Y1, Y8, Y10
+	VPXOR       512(AX), Y11, Y11
+	VPXOR       544(AX), Y5, Y5
+	VPSRLQ      $0x20, Y10, Y7
+	VPXOR       Y11, Y7, Y7
+	VPSRLQ      $0x20, Y9, Y8
+	VPXOR       Y5, Y8, Y8
+	VPMULUDQ    Y0, Y4, Y5
+	VPMULUDQ    Y1, Y6, Y11
+	VPXOR       576(AX), Y12, Y12
+	VPXOR       608(AX), Y3, Y3
+	VPSRLQ      $0x20, Y11, Y4
+	VPXOR       Y12, Y4, Y4
+	VPSRLQ      $0x20, Y5, Y6
+	VPXOR       Y3, Y6, Y6
+	VPMULUDQ    Y0, Y7, Y3
+	VPMULUDQ    Y1, Y8, Y12
+	VPXOR       576(AX), Y10, Y10
+	VPXOR       608(AX), Y9, Y9
+	VPSRLQ      $0x20, Y12, Y7
+	VPXOR       Y10, Y7, Y7
+	VPSRLQ      $0x20, Y3, Y8
+	VPXOR       Y9, Y8, Y8
+	VPSLLQ      $0x20, Y11, Y11
+	VPBLENDD    $0xaa, Y11, Y4, Y4
+	VPSLLQ      $0x20, Y5, Y5
+	VPBLENDD    $0xaa, Y5, Y6, Y6
+	VPUNPCKLQDQ Y6, Y4, Y5
+	VPUNPCKHQDQ Y6, Y4, Y4
+	VPSLLQ      $0x20, Y12, Y12
+	VPBLENDD    $0xaa, Y12, Y7, Y7
+	VPSLLQ      $0x20, Y3, Y3
+	VPBLENDD    $0xaa, Y3, Y8, Y8
+	VPUNPCKLQDQ Y8, Y7, Y3
+	VPUNPCKHQDQ Y8, Y7, Y6
+	VPMAXUD     640(AX), Y5, Y7
+	VPCMPEQD    Y5, Y7, Y7
+	VPMAXUD     640(AX), Y4, Y5
+	VPCMPEQD    Y4, Y5, Y5
+	VPMAXUD     640(AX), Y3, Y4
+	VPCMPEQD    Y3, Y4, Y4
+	VPMAXUD     640(AX), Y6, Y3
+	VPCMPEQD    Y6, Y3, Y3
+	VMOVMSKPS   Y7, DI
+	VMOVMSKPS   Y5, R8
+	SHLQ        $0x08, R8
+	VMOVMSKPS   Y4, R9
+	SHLQ        $0x10, R9
+	VMOVMSKPS   Y3, R10
+	SHLQ        $0x18, R10
+	ORQ         R8, DI
+	ORQ         R10, R9
+	ORQ         R9, DI
+	SHLXQ       SI, DI, DI
+	ORQ         DI, BX
+	MOVL        BX, (CX)
+	SHRQ        $0x20, BX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JNZ         keepBitsAVX2_loop
+
+keepBitsAVX2_done:
+	VZEROUPPER
+	MOVQ BX, ret+32(FP)
+	RET
+
 // func wordsAVX2(p *[25][8]uint32, w *uint32, groups int)
 // Requires: AVX, AVX2
 TEXT ·wordsAVX2(SB), NOSPLIT, $0-24
@@ -3813,5 +4063,4965 @@ TEXT ·blocksAVX2(SB), NOSPLIT, $0-24
 	VMOVDQU   Y1, 160(DX)
 	VMOVDQU   Y8, 192(DX)
 	VMOVDQU   Y0, 224(DX)
+	VZEROUPPER
+	RET
+
+DATA philox512Ctr<>+0(SB)/8, $0x0000000000000000
+DATA philox512Ctr<>+8(SB)/8, $0x0000000000000010
+DATA philox512Ctr<>+16(SB)/8, $0x0000000000000004
+DATA philox512Ctr<>+24(SB)/8, $0x0000000000000014
+DATA philox512Ctr<>+32(SB)/8, $0x0000000000000008
+DATA philox512Ctr<>+40(SB)/8, $0x0000000000000018
+DATA philox512Ctr<>+48(SB)/8, $0x000000000000000c
+DATA philox512Ctr<>+56(SB)/8, $0x000000000000001c
+GLOBL philox512Ctr<>(SB), RODATA|NOPTR, $64
+
+DATA philox512Inc<>+0(SB)/8, $0x0000000000000040
+DATA philox512Inc<>+8(SB)/8, $0x0000000000000020
+GLOBL philox512Inc<>(SB), RODATA|NOPTR, $16
+
+DATA philox512Perm<>+0(SB)/4, $0x00000000
+DATA philox512Perm<>+4(SB)/4, $0x00000010
+DATA philox512Perm<>+8(SB)/4, $0x00000002
+DATA philox512Perm<>+12(SB)/4, $0x00000012
+DATA philox512Perm<>+16(SB)/4, $0x00000004
+DATA philox512Perm<>+20(SB)/4, $0x00000014
+DATA philox512Perm<>+24(SB)/4, $0x00000006
+DATA philox512Perm<>+28(SB)/4, $0x00000016
+DATA philox512Perm<>+32(SB)/4, $0x00000008
+DATA philox512Perm<>+36(SB)/4, $0x00000018
+DATA philox512Perm<>+40(SB)/4, $0x0000000a
+DATA philox512Perm<>+44(SB)/4, $0x0000001a
+DATA philox512Perm<>+48(SB)/4, $0x0000000c
+DATA philox512Perm<>+52(SB)/4, $0x0000001c
+DATA philox512Perm<>+56(SB)/4, $0x0000000e
+DATA philox512Perm<>+60(SB)/4, $0x0000001e
+GLOBL philox512Perm<>(SB), RODATA|NOPTR, $64
+
+DATA philox512One<>+0(SB)/4, $0x00000001
+GLOBL philox512One<>(SB), RODATA|NOPTR, $4
+
+DATA bf16Consts<>+0(SB)/4, $0x00000001
+DATA bf16Consts<>+4(SB)/4, $0x00000001
+DATA bf16Consts<>+8(SB)/4, $0x00000001
+DATA bf16Consts<>+12(SB)/4, $0x00000001
+DATA bf16Consts<>+16(SB)/4, $0x00000001
+DATA bf16Consts<>+20(SB)/4, $0x00000001
+DATA bf16Consts<>+24(SB)/4, $0x00000001
+DATA bf16Consts<>+28(SB)/4, $0x00000001
+DATA bf16Consts<>+32(SB)/4, $0x00007fff
+DATA bf16Consts<>+36(SB)/4, $0x00007fff
+DATA bf16Consts<>+40(SB)/4, $0x00007fff
+DATA bf16Consts<>+44(SB)/4, $0x00007fff
+DATA bf16Consts<>+48(SB)/4, $0x00007fff
+DATA bf16Consts<>+52(SB)/4, $0x00007fff
+DATA bf16Consts<>+56(SB)/4, $0x00007fff
+DATA bf16Consts<>+60(SB)/4, $0x00007fff
+DATA bf16Consts<>+64(SB)/4, $0x00000040
+DATA bf16Consts<>+68(SB)/4, $0x00000040
+DATA bf16Consts<>+72(SB)/4, $0x00000040
+DATA bf16Consts<>+76(SB)/4, $0x00000040
+DATA bf16Consts<>+80(SB)/4, $0x00000040
+DATA bf16Consts<>+84(SB)/4, $0x00000040
+DATA bf16Consts<>+88(SB)/4, $0x00000040
+DATA bf16Consts<>+92(SB)/4, $0x00000040
+GLOBL bf16Consts<>(SB), RODATA|NOPTR, $96
+
+// func fwd32NoneAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512F, MMX+
+TEXT ·fwd32NoneAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         groups+32(FP), BX
+	MOVL         $0xd2511f53, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0xcd9e8d57, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VBROADCASTSS 672(AX), Z4
+	TESTQ        BX, BX
+	JZ           fwd32NoneAVX512_done
+
+fwd32NoneAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VPSRLQ          $0x22, Z3, Z9
+	VPSRLQ          $0x02, Z3, Z10
+	VPMULUDQ        Z0, Z10, Z10
+	VPSRLQ          $0x20, Z10, Z11
+	VPXORD.BCST     32(AX), Z11, Z11
+	VPXORD.BCST     (AX), Z9, Z9
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z12
+	VPSRLQ          $0x22, Z12, Z13
+	VPSRLQ          $0x02, Z12, Z12
+	VPMULUDQ        Z0, Z12, Z12
+	VPSRLQ          $0x20, Z12, Z14
+	VPXORD.BCST     32(AX), Z14, Z14
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPXORD.BCST     64(AX), Z9, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 96(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 96(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 128(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 192(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 224(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 224(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 256(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 288(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 288(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 320(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 384(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 416(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 416(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 448(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 480(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 480(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 512(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 576(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 608(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 608(AX), Z15, Z14
+	VPERMT2D        Z17, Z2, Z9
+	VPERMT2D        Z10, Z2, Z11
+	VPUNPCKLQDQ     Z11, Z9, Z10
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPERMT2D        Z18, Z2, Z13
+	VPERMT2D        Z12, Z2, Z14
+	VPUNPCKLQDQ     Z14, Z13, Z11
+	VPUNPCKHQDQ     Z14, Z13, Z12
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z9, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K4
+	VMULPS.Z        Z4, Z5, K1, Z5
+	VMOVUPS         Z5, (CX)
+	VMULPS.Z        Z4, Z6, K2, Z5
+	VMOVUPS         Z5, 64(CX)
+	VMULPS.Z        Z4, Z7, K3, Z5
+	VMOVUPS         Z5, 128(CX)
+	VMULPS.Z        Z4, Z8, K4, Z5
+	VMOVUPS         Z5, 192(CX)
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            BX
+	JNZ             fwd32NoneAVX512_loop
+
+fwd32NoneAVX512_done:
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd32BitsAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
+TEXT ·fwd32BitsAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         acc+40(FP), SI
+	MOVQ         groups+32(FP), DI
+	MOVL         $0xd2511f53, R8
+	VPBROADCASTD R8, Z0
+	MOVL         $0xcd9e8d57, R8
+	VPBROADCASTD R8, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	MOVQ         768(AX), R8
+	MOVQ         $0x0000003f, R9
+	SUBQ         R8, R9
+	VBROADCASTSS 672(AX), Z4
+	TESTQ        DI, DI
+	JZ           fwd32BitsAVX512_done
+
+fwd32BitsAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VPSRLQ          $0x22, Z3, Z9
+	VPSRLQ          $0x02, Z3, Z10
+	VPMULUDQ        Z0, Z10, Z10
+	VPSRLQ          $0x20, Z10, Z11
+	VPXORD.BCST     32(AX), Z11, Z11
+	VPXORD.BCST     (AX), Z9, Z9
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z12
+	VPSRLQ          $0x22, Z12, Z13
+	VPSRLQ          $0x02, Z12, Z12
+	VPMULUDQ        Z0, Z12, Z12
+	VPSRLQ          $0x20, Z12, Z14
+	VPXORD.BCST     32(AX), Z14, Z14
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPXORD.BCST     64(AX), Z9, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 96(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 96(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 128(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 192(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 224(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 224(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 256(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 288(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 288(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 320(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 384(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 416(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 416(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 448(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 480(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 480(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 512(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 576(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 608(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 608(AX), Z15, Z14
+	VPERMT2D        Z17, Z2, Z9
+	VPERMT2D        Z10, Z2, Z11
+	VPUNPCKLQDQ     Z11, Z9, Z10
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPERMT2D        Z18, Z2, Z13
+	VPERMT2D        Z12, Z2, Z14
+	VPUNPCKLQDQ     Z14, Z13, Z11
+	VPUNPCKHQDQ     Z14, Z13, Z12
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z9, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K4
+	VMULPS.Z        Z4, Z5, K1, Z5
+	VMOVUPS         Z5, (CX)
+	VMULPS.Z        Z4, Z6, K2, Z5
+	VMOVUPS         Z5, 64(CX)
+	VMULPS.Z        Z4, Z7, K3, Z5
+	VMOVUPS         Z5, 128(CX)
+	VMULPS.Z        Z4, Z8, K4, Z5
+	VMOVUPS         Z5, 192(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	KMOVQ           K1, R10
+	SHLXQ           R8, R10, R11
+	ORQ             SI, R11
+	MOVQ            R11, (BX)
+	SHRQ            $0x01, R10
+	SHRXQ           R9, R10, SI
+	ADDQ            $0x00000008, BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            DI
+	JNZ             fwd32BitsAVX512_loop
+
+fwd32BitsAVX512_done:
+	VZEROUPPER
+	MOVQ SI, ret+48(FP)
+	RET
+
+// func fwd32BytesAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, MMX+
+TEXT ·fwd32BytesAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	MOVL         $0xd2511f53, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0xcd9e8d57, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VPBROADCASTB philox512One<>+0(SB), Z4
+	VBROADCASTSS 672(AX), Z5
+	TESTQ        SI, SI
+	JZ           fwd32BytesAVX512_done
+
+fwd32BytesAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z6
+	VMOVUPS         64(DX), Z7
+	VMOVUPS         128(DX), Z8
+	VMOVUPS         192(DX), Z9
+	VPSRLQ          $0x22, Z3, Z10
+	VPSRLQ          $0x02, Z3, Z11
+	VPMULUDQ        Z0, Z11, Z11
+	VPSRLQ          $0x20, Z11, Z12
+	VPXORD.BCST     32(AX), Z12, Z12
+	VPXORD.BCST     (AX), Z10, Z10
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z13
+	VPSRLQ          $0x22, Z13, Z14
+	VPSRLQ          $0x02, Z13, Z13
+	VPMULUDQ        Z0, Z13, Z13
+	VPSRLQ          $0x20, Z13, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z14, Z14
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPXORD.BCST     64(AX), Z10, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 96(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPXORD.BCST     64(AX), Z14, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 160(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 128(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 192(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 224(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 192(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 288(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPTERNLOGD.BCST $0x96, 256(AX), Z19, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 352(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 320(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 384(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 416(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 384(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 480(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPTERNLOGD.BCST $0x96, 448(AX), Z19, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 544(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 512(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 576(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 608(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 576(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPERMT2D        Z18, Z2, Z10
+	VPERMT2D        Z11, Z2, Z12
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VPERMT2D        Z19, Z2, Z14
+	VPERMT2D        Z13, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z14, Z12
+	VPUNPCKHQDQ     Z15, Z14, Z13
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K4
+	VMULPS.Z        Z5, Z6, K1, Z6
+	VMOVUPS         Z6, (CX)
+	VMULPS.Z        Z5, Z7, K2, Z6
+	VMOVUPS         Z6, 64(CX)
+	VMULPS.Z        Z5, Z8, K3, Z6
+	VMOVUPS         Z6, 128(CX)
+	VMULPS.Z        Z5, Z9, K4, Z6
+	VMOVUPS         Z6, 192(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	VMOVDQU8.Z      Z4, K1, Z6
+	VMOVDQU64       Z6, (BX)
+	ADDQ            $0x00000040, BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            SI
+	JNZ             fwd32BytesAVX512_loop
+
+fwd32BytesAVX512_done:
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd32NoneNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512F, MMX+
+TEXT ·fwd32NoneNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         groups+32(FP), BX
+	MOVL         $0xd2511f53, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0xcd9e8d57, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VBROADCASTSS 672(AX), Z4
+	TESTQ        BX, BX
+	JZ           fwd32NoneNTAVX512_done
+
+fwd32NoneNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VPSRLQ          $0x22, Z3, Z9
+	VPSRLQ          $0x02, Z3, Z10
+	VPMULUDQ        Z0, Z10, Z10
+	VPSRLQ          $0x20, Z10, Z11
+	VPXORD.BCST     32(AX), Z11, Z11
+	VPXORD.BCST     (AX), Z9, Z9
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z12
+	VPSRLQ          $0x22, Z12, Z13
+	VPSRLQ          $0x02, Z12, Z12
+	VPMULUDQ        Z0, Z12, Z12
+	VPSRLQ          $0x20, Z12, Z14
+	VPXORD.BCST     32(AX), Z14, Z14
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPXORD.BCST     64(AX), Z9, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 96(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 96(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 128(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 192(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 224(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 224(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 256(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 288(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 288(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 320(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 384(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 416(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 416(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 448(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 480(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 480(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 512(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 576(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 608(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 608(AX), Z15, Z14
+	VPERMT2D        Z17, Z2, Z9
+	VPERMT2D        Z10, Z2, Z11
+	VPUNPCKLQDQ     Z11, Z9, Z10
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPERMT2D        Z18, Z2, Z13
+	VPERMT2D        Z12, Z2, Z14
+	VPUNPCKLQDQ     Z14, Z13, Z11
+	VPUNPCKHQDQ     Z14, Z13, Z12
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z9, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K4
+	VMULPS.Z        Z4, Z5, K1, Z5
+	VMOVNTPS        Z5, (CX)
+	VMULPS.Z        Z4, Z6, K2, Z5
+	VMOVNTPS        Z5, 64(CX)
+	VMULPS.Z        Z4, Z7, K3, Z5
+	VMOVNTPS        Z5, 128(CX)
+	VMULPS.Z        Z4, Z8, K4, Z5
+	VMOVNTPS        Z5, 192(CX)
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            BX
+	JNZ             fwd32NoneNTAVX512_loop
+
+fwd32NoneNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd32BitsNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
+TEXT ·fwd32BitsNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         acc+40(FP), SI
+	MOVQ         groups+32(FP), DI
+	MOVL         $0xd2511f53, R8
+	VPBROADCASTD R8, Z0
+	MOVL         $0xcd9e8d57, R8
+	VPBROADCASTD R8, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	MOVQ         768(AX), R8
+	MOVQ         $0x0000003f, R9
+	SUBQ         R8, R9
+	VBROADCASTSS 672(AX), Z4
+	TESTQ        DI, DI
+	JZ           fwd32BitsNTAVX512_done
+
+fwd32BitsNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VPSRLQ          $0x22, Z3, Z9
+	VPSRLQ          $0x02, Z3, Z10
+	VPMULUDQ        Z0, Z10, Z10
+	VPSRLQ          $0x20, Z10, Z11
+	VPXORD.BCST     32(AX), Z11, Z11
+	VPXORD.BCST     (AX), Z9, Z9
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z12
+	VPSRLQ          $0x22, Z12, Z13
+	VPSRLQ          $0x02, Z12, Z12
+	VPMULUDQ        Z0, Z12, Z12
+	VPSRLQ          $0x20, Z12, Z14
+	VPXORD.BCST     32(AX), Z14, Z14
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPXORD.BCST     64(AX), Z9, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 96(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 96(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 128(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 192(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 224(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 224(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 256(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 288(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 288(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 320(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 384(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 416(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 416(AX), Z15, Z14
+	VPMULUDQ        Z0, Z9, Z15
+	VPMULUDQ        Z1, Z11, Z16
+	VPSRLQ          $0x20, Z16, Z9
+	VPTERNLOGD.BCST $0x96, 448(AX), Z17, Z9
+	VPSRLQ          $0x20, Z15, Z11
+	VPTERNLOGD.BCST $0x96, 480(AX), Z10, Z11
+	VPMULUDQ        Z0, Z13, Z10
+	VPMULUDQ        Z1, Z14, Z17
+	VPSRLQ          $0x20, Z17, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z13
+	VPSRLQ          $0x20, Z10, Z14
+	VPTERNLOGD.BCST $0x96, 480(AX), Z12, Z14
+	VPMULUDQ        Z0, Z9, Z12
+	VPMULUDQ        Z1, Z11, Z18
+	VPSRLQ          $0x20, Z18, Z9
+	VPTERNLOGD.BCST $0x96, 512(AX), Z16, Z9
+	VPSRLQ          $0x20, Z12, Z11
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z11
+	VPMULUDQ        Z0, Z13, Z15
+	VPMULUDQ        Z1, Z14, Z16
+	VPSRLQ          $0x20, Z16, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z13
+	VPSRLQ          $0x20, Z15, Z14
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z14
+	VPMULUDQ        Z0, Z9, Z10
+	VPMULUDQ        Z1, Z11, Z17
+	VPSRLQ          $0x20, Z17, Z9
+	VPTERNLOGD.BCST $0x96, 576(AX), Z18, Z9
+	VPSRLQ          $0x20, Z10, Z11
+	VPTERNLOGD.BCST $0x96, 608(AX), Z12, Z11
+	VPMULUDQ        Z0, Z13, Z12
+	VPMULUDQ        Z1, Z14, Z18
+	VPSRLQ          $0x20, Z18, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z16, Z13
+	VPSRLQ          $0x20, Z12, Z14
+	VPTERNLOGD.BCST $0x96, 608(AX), Z15, Z14
+	VPERMT2D        Z17, Z2, Z9
+	VPERMT2D        Z10, Z2, Z11
+	VPUNPCKLQDQ     Z11, Z9, Z10
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPERMT2D        Z18, Z2, Z13
+	VPERMT2D        Z12, Z2, Z14
+	VPUNPCKLQDQ     Z14, Z13, Z11
+	VPUNPCKHQDQ     Z14, Z13, Z12
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z9, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K4
+	VMULPS.Z        Z4, Z5, K1, Z5
+	VMOVNTPS        Z5, (CX)
+	VMULPS.Z        Z4, Z6, K2, Z5
+	VMOVNTPS        Z5, 64(CX)
+	VMULPS.Z        Z4, Z7, K3, Z5
+	VMOVNTPS        Z5, 128(CX)
+	VMULPS.Z        Z4, Z8, K4, Z5
+	VMOVNTPS        Z5, 192(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	KMOVQ           K1, R10
+	SHLXQ           R8, R10, R11
+	ORQ             SI, R11
+	MOVQ            R11, (BX)
+	SHRQ            $0x01, R10
+	SHRXQ           R9, R10, SI
+	ADDQ            $0x00000008, BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            DI
+	JNZ             fwd32BitsNTAVX512_loop
+
+fwd32BitsNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	MOVQ SI, ret+48(FP)
+	RET
+
+// func fwd32BytesNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, MMX+
+TEXT ·fwd32BytesNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	MOVL         $0xd2511f53, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0xcd9e8d57, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VPBROADCASTB philox512One<>+0(SB), Z4
+	VBROADCASTSS 672(AX), Z5
+	TESTQ        SI, SI
+	JZ           fwd32BytesNTAVX512_done
+
+fwd32BytesNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	VMOVUPS         (DX), Z6
+	VMOVUPS         64(DX), Z7
+	VMOVUPS         128(DX), Z8
+	VMOVUPS         192(DX), Z9
+	VPSRLQ          $0x22, Z3, Z10
+	VPSRLQ          $0x02, Z3, Z11
+	VPMULUDQ        Z0, Z11, Z11
+	VPSRLQ          $0x20, Z11, Z12
+	VPXORD.BCST     32(AX), Z12, Z12
+	VPXORD.BCST     (AX), Z10, Z10
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z13
+	VPSRLQ          $0x22, Z13, Z14
+	VPSRLQ          $0x02, Z13, Z13
+	VPMULUDQ        Z0, Z13, Z13
+	VPSRLQ          $0x20, Z13, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z14, Z14
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPXORD.BCST     64(AX), Z10, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 96(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPXORD.BCST     64(AX), Z14, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 128(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 160(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 128(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 192(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 224(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 192(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPTERNLOGD.BCST $0x96, 256(AX), Z18, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 288(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPTERNLOGD.BCST $0x96, 256(AX), Z19, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 320(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 352(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 320(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 384(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 416(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 384(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z10, Z16
+	VPMULUDQ        Z1, Z12, Z17
+	VPSRLQ          $0x20, Z17, Z10
+	VPTERNLOGD.BCST $0x96, 448(AX), Z18, Z10
+	VPSRLQ          $0x20, Z16, Z12
+	VPTERNLOGD.BCST $0x96, 480(AX), Z11, Z12
+	VPMULUDQ        Z0, Z14, Z11
+	VPMULUDQ        Z1, Z15, Z18
+	VPSRLQ          $0x20, Z18, Z14
+	VPTERNLOGD.BCST $0x96, 448(AX), Z19, Z14
+	VPSRLQ          $0x20, Z11, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z13, Z15
+	VPMULUDQ        Z0, Z10, Z13
+	VPMULUDQ        Z1, Z12, Z19
+	VPSRLQ          $0x20, Z19, Z10
+	VPTERNLOGD.BCST $0x96, 512(AX), Z17, Z10
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGD.BCST $0x96, 544(AX), Z16, Z12
+	VPMULUDQ        Z0, Z14, Z16
+	VPMULUDQ        Z1, Z15, Z17
+	VPSRLQ          $0x20, Z17, Z14
+	VPTERNLOGD.BCST $0x96, 512(AX), Z18, Z14
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z11, Z15
+	VPMULUDQ        Z0, Z10, Z11
+	VPMULUDQ        Z1, Z12, Z18
+	VPSRLQ          $0x20, Z18, Z10
+	VPTERNLOGD.BCST $0x96, 576(AX), Z19, Z10
+	VPSRLQ          $0x20, Z11, Z12
+	VPTERNLOGD.BCST $0x96, 608(AX), Z13, Z12
+	VPMULUDQ        Z0, Z14, Z13
+	VPMULUDQ        Z1, Z15, Z19
+	VPSRLQ          $0x20, Z19, Z14
+	VPTERNLOGD.BCST $0x96, 576(AX), Z17, Z14
+	VPSRLQ          $0x20, Z13, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPERMT2D        Z18, Z2, Z10
+	VPERMT2D        Z11, Z2, Z12
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VPERMT2D        Z19, Z2, Z14
+	VPERMT2D        Z13, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z14, Z12
+	VPUNPCKHQDQ     Z15, Z14, Z13
+	VPCMPUD.BCST    $0x05, 640(AX), Z11, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z10, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z12, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K4
+	VMULPS.Z        Z5, Z6, K1, Z6
+	VMOVNTPS        Z6, (CX)
+	VMULPS.Z        Z5, Z7, K2, Z6
+	VMOVNTPS        Z6, 64(CX)
+	VMULPS.Z        Z5, Z8, K3, Z6
+	VMOVNTPS        Z6, 128(CX)
+	VMULPS.Z        Z5, Z9, K4, Z6
+	VMOVNTPS        Z6, 192(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	VMOVDQU8.Z      Z4, K1, Z6
+	VMOVDQU64       Z6, (BX)
+	ADDQ            $0x00000040, BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x00000100, CX
+	DECQ            SI
+	JNZ             fwd32BytesNTAVX512_loop
+
+fwd32BytesNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd64NoneAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512F, MMX+
+TEXT ·fwd64NoneAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         groups+32(FP), BX
+	MOVL         $0xd2511f53, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0xcd9e8d57, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VBROADCASTSD 704(AX), Z4
+	TESTQ        BX, BX
+	JZ           fwd64NoneAVX512_done
+
+fwd64NoneAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VMOVUPS         256(DX), Z9
+	VMOVUPS         320(DX), Z10
+	VMOVUPS         384(DX), Z11
+	VMOVUPS         448(DX), Z12
+	VPSRLQ          $0x22, Z3, Z13
+	VPSRLQ          $0x02, Z3, Z14
+	VPMULUDQ        Z0, Z14, Z14
+	VPSRLQ          $0x20, Z14, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z16
+	VPSRLQ          $0x22, Z16, Z17
+	VPSRLQ          $0x02, Z16, Z16
+	VPMULUDQ        Z0, Z16, Z16
+	VPSRLQ          $0x20, Z16, Z18
+	VPXORD.BCST     32(AX), Z18, Z18
+	VPXORD.BCST     (AX), Z17, Z17
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPXORD.BCST     64(AX), Z17, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 96(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 160(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 192(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 224(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 288(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 352(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 384(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 416(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 480(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 544(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 576(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 608(AX), Z19, Z18
+	VPERMT2D        Z21, Z2, Z13
+	VPERMT2D        Z14, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z13, Z14
+	VPUNPCKHQDQ     Z15, Z13, Z13
+	VPERMT2D        Z22, Z2, Z17
+	VPERMT2D        Z16, Z2, Z18
+	VPUNPCKLQDQ     Z18, Z17, Z15
+	VPUNPCKHQDQ     Z18, Z17, Z16
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z4, Z5, K1, Z5
+	VMOVUPS         Z5, (CX)
+	VMULPD.Z        Z4, Z6, K5, Z5
+	VMOVUPS         Z5, 64(CX)
+	KSHIFTRW        $0x08, K2, K1
+	VMULPD.Z        Z4, Z7, K2, Z5
+	VMOVUPS         Z5, 128(CX)
+	VMULPD.Z        Z4, Z8, K1, Z5
+	VMOVUPS         Z5, 192(CX)
+	KSHIFTRW        $0x08, K3, K1
+	VMULPD.Z        Z4, Z9, K3, Z5
+	VMOVUPS         Z5, 256(CX)
+	VMULPD.Z        Z4, Z10, K1, Z5
+	VMOVUPS         Z5, 320(CX)
+	KSHIFTRW        $0x08, K4, K1
+	VMULPD.Z        Z4, Z11, K4, Z5
+	VMOVUPS         Z5, 384(CX)
+	VMULPD.Z        Z4, Z12, K1, Z5
+	VMOVUPS         Z5, 448(CX)
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            BX
+	JNZ             fwd64NoneAVX512_loop
+
+fwd64NoneAVX512_done:
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd64BitsAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
+TEXT ·fwd64BitsAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         acc+40(FP), SI
+	MOVQ         groups+32(FP), DI
+	MOVL         $0xd2511f53, R8
+	VPBROADCASTD R8, Z0
+	MOVL         $0xcd9e8d57, R8
+	VPBROADCASTD R8, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	MOVQ         768(AX), R8
+	MOVQ         $0x0000003f, R9
+	SUBQ         R8, R9
+	VBROADCASTSD 704(AX), Z4
+	TESTQ        DI, DI
+	JZ           fwd64BitsAVX512_done
+
+fwd64BitsAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VMOVUPS         256(DX), Z9
+	VMOVUPS         320(DX), Z10
+	VMOVUPS         384(DX), Z11
+	VMOVUPS         448(DX), Z12
+	VPSRLQ          $0x22, Z3, Z13
+	VPSRLQ          $0x02, Z3, Z14
+	VPMULUDQ        Z0, Z14, Z14
+	VPSRLQ          $0x20, Z14, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z16
+	VPSRLQ          $0x22, Z16, Z17
+	VPSRLQ          $0x02, Z16, Z16
+	VPMULUDQ        Z0, Z16, Z16
+	VPSRLQ          $0x20, Z16, Z18
+	VPXORD.BCST     32(AX), Z18, Z18
+	VPXORD.BCST     (AX), Z17, Z17
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPXORD.BCST     64(AX), Z17, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 96(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 160(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 192(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 224(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 288(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 352(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 384(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 416(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 480(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 544(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 576(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 608(AX), Z19, Z18
+	VPERMT2D        Z21, Z2, Z13
+	VPERMT2D        Z14, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z13, Z14
+	VPUNPCKHQDQ     Z15, Z13, Z13
+	VPERMT2D        Z22, Z2, Z17
+	VPERMT2D        Z16, Z2, Z18
+	VPUNPCKLQDQ     Z18, Z17, Z15
+	VPUNPCKHQDQ     Z18, Z17, Z16
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z4, Z5, K1, Z5
+	VMOVUPS         Z5, (CX)
+	VMULPD.Z        Z4, Z6, K5, Z5
+	VMOVUPS         Z5, 64(CX)
+	KSHIFTRW        $0x08, K2, K5
+	VMULPD.Z        Z4, Z7, K2, Z5
+	VMOVUPS         Z5, 128(CX)
+	VMULPD.Z        Z4, Z8, K5, Z5
+	VMOVUPS         Z5, 192(CX)
+	KSHIFTRW        $0x08, K3, K5
+	VMULPD.Z        Z4, Z9, K3, Z5
+	VMOVUPS         Z5, 256(CX)
+	VMULPD.Z        Z4, Z10, K5, Z5
+	VMOVUPS         Z5, 320(CX)
+	KSHIFTRW        $0x08, K4, K5
+	VMULPD.Z        Z4, Z11, K4, Z5
+	VMOVUPS         Z5, 384(CX)
+	VMULPD.Z        Z4, Z12, K5, Z5
+	VMOVUPS         Z5, 448(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	KMOVQ           K1, R10
+	SHLXQ           R8, R10, R11
+	ORQ             SI, R11
+	MOVQ            R11, (BX)
+	SHRQ            $0x01, R10
+	SHRXQ           R9, R10, SI
+	ADDQ            $0x00000008, BX
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            DI
+	JNZ             fwd64BitsAVX512_loop
+
+fwd64BitsAVX512_done:
+	VZEROUPPER
+	MOVQ SI, ret+48(FP)
+	RET
+
+// func fwd64BytesAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, MMX+
+TEXT ·fwd64BytesAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	MOVL         $0xd2511f53, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0xcd9e8d57, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VPBROADCASTB philox512One<>+0(SB), Z4
+	VBROADCASTSD 704(AX), Z5
+	TESTQ        SI, SI
+	JZ           fwd64BytesAVX512_done
+
+fwd64BytesAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z6
+	VMOVUPS         64(DX), Z7
+	VMOVUPS         128(DX), Z8
+	VMOVUPS         192(DX), Z9
+	VMOVUPS         256(DX), Z10
+	VMOVUPS         320(DX), Z11
+	VMOVUPS         384(DX), Z12
+	VMOVUPS         448(DX), Z13
+	VPSRLQ          $0x22, Z3, Z14
+	VPSRLQ          $0x02, Z3, Z15
+	VPMULUDQ        Z0, Z15, Z15
+	VPSRLQ          $0x20, Z15, Z16
+	VPXORD.BCST     32(AX), Z16, Z16
+	VPXORD.BCST     (AX), Z14, Z14
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z17
+	VPSRLQ          $0x22, Z17, Z18
+	VPSRLQ          $0x02, Z17, Z17
+	VPMULUDQ        Z0, Z17, Z17
+	VPSRLQ          $0x20, Z17, Z19
+	VPXORD.BCST     32(AX), Z19, Z19
+	VPXORD.BCST     (AX), Z18, Z18
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPXORD.BCST     64(AX), Z14, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 96(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPXORD.BCST     64(AX), Z18, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 96(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 160(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 128(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 192(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 224(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 192(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 224(AX), Z20, Z19
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 288(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPTERNLOGD.BCST $0x96, 256(AX), Z23, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 288(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 352(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 320(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 384(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 416(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 384(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 416(AX), Z20, Z19
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 480(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPTERNLOGD.BCST $0x96, 448(AX), Z23, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 480(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 544(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 512(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 576(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 608(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 576(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 608(AX), Z20, Z19
+	VPERMT2D        Z22, Z2, Z14
+	VPERMT2D        Z15, Z2, Z16
+	VPUNPCKLQDQ     Z16, Z14, Z15
+	VPUNPCKHQDQ     Z16, Z14, Z14
+	VPERMT2D        Z23, Z2, Z18
+	VPERMT2D        Z17, Z2, Z19
+	VPUNPCKLQDQ     Z19, Z18, Z16
+	VPUNPCKHQDQ     Z19, Z18, Z17
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z17, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z5, Z6, K1, Z6
+	VMOVUPS         Z6, (CX)
+	VMULPD.Z        Z5, Z7, K5, Z6
+	VMOVUPS         Z6, 64(CX)
+	KSHIFTRW        $0x08, K2, K5
+	VMULPD.Z        Z5, Z8, K2, Z6
+	VMOVUPS         Z6, 128(CX)
+	VMULPD.Z        Z5, Z9, K5, Z6
+	VMOVUPS         Z6, 192(CX)
+	KSHIFTRW        $0x08, K3, K5
+	VMULPD.Z        Z5, Z10, K3, Z6
+	VMOVUPS         Z6, 256(CX)
+	VMULPD.Z        Z5, Z11, K5, Z6
+	VMOVUPS         Z6, 320(CX)
+	KSHIFTRW        $0x08, K4, K5
+	VMULPD.Z        Z5, Z12, K4, Z6
+	VMOVUPS         Z6, 384(CX)
+	VMULPD.Z        Z5, Z13, K5, Z6
+	VMOVUPS         Z6, 448(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	VMOVDQU8.Z      Z4, K1, Z6
+	VMOVDQU64       Z6, (BX)
+	ADDQ            $0x00000040, BX
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            SI
+	JNZ             fwd64BytesAVX512_loop
+
+fwd64BytesAVX512_done:
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd64NoneNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512F, MMX+
+TEXT ·fwd64NoneNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         groups+32(FP), BX
+	MOVL         $0xd2511f53, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0xcd9e8d57, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VBROADCASTSD 704(AX), Z4
+	TESTQ        BX, BX
+	JZ           fwd64NoneNTAVX512_done
+
+fwd64NoneNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VMOVUPS         256(DX), Z9
+	VMOVUPS         320(DX), Z10
+	VMOVUPS         384(DX), Z11
+	VMOVUPS         448(DX), Z12
+	VPSRLQ          $0x22, Z3, Z13
+	VPSRLQ          $0x02, Z3, Z14
+	VPMULUDQ        Z0, Z14, Z14
+	VPSRLQ          $0x20, Z14, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z16
+	VPSRLQ          $0x22, Z16, Z17
+	VPSRLQ          $0x02, Z16, Z16
+	VPMULUDQ        Z0, Z16, Z16
+	VPSRLQ          $0x20, Z16, Z18
+	VPXORD.BCST     32(AX), Z18, Z18
+	VPXORD.BCST     (AX), Z17, Z17
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPXORD.BCST     64(AX), Z17, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 96(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 160(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 192(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 224(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 288(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 352(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 384(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 416(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 480(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 544(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 576(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 608(AX), Z19, Z18
+	VPERMT2D        Z21, Z2, Z13
+	VPERMT2D        Z14, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z13, Z14
+	VPUNPCKHQDQ     Z15, Z13, Z13
+	VPERMT2D        Z22, Z2, Z17
+	VPERMT2D        Z16, Z2, Z18
+	VPUNPCKLQDQ     Z18, Z17, Z15
+	VPUNPCKHQDQ     Z18, Z17, Z16
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z4, Z5, K1, Z5
+	VMOVNTPD        Z5, (CX)
+	VMULPD.Z        Z4, Z6, K5, Z5
+	VMOVNTPD        Z5, 64(CX)
+	KSHIFTRW        $0x08, K2, K1
+	VMULPD.Z        Z4, Z7, K2, Z5
+	VMOVNTPD        Z5, 128(CX)
+	VMULPD.Z        Z4, Z8, K1, Z5
+	VMOVNTPD        Z5, 192(CX)
+	KSHIFTRW        $0x08, K3, K1
+	VMULPD.Z        Z4, Z9, K3, Z5
+	VMOVNTPD        Z5, 256(CX)
+	VMULPD.Z        Z4, Z10, K1, Z5
+	VMOVNTPD        Z5, 320(CX)
+	KSHIFTRW        $0x08, K4, K1
+	VMULPD.Z        Z4, Z11, K4, Z5
+	VMOVNTPD        Z5, 384(CX)
+	VMULPD.Z        Z4, Z12, K1, Z5
+	VMOVNTPD        Z5, 448(CX)
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            BX
+	JNZ             fwd64NoneNTAVX512_loop
+
+fwd64NoneNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func fwd64BitsNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
+TEXT ·fwd64BitsNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         acc+40(FP), SI
+	MOVQ         groups+32(FP), DI
+	MOVL         $0xd2511f53, R8
+	VPBROADCASTD R8, Z0
+	MOVL         $0xcd9e8d57, R8
+	VPBROADCASTD R8, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	MOVQ         768(AX), R8
+	MOVQ         $0x0000003f, R9
+	SUBQ         R8, R9
+	VBROADCASTSD 704(AX), Z4
+	TESTQ        DI, DI
+	JZ           fwd64BitsNTAVX512_done
+
+fwd64BitsNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z5
+	VMOVUPS         64(DX), Z6
+	VMOVUPS         128(DX), Z7
+	VMOVUPS         192(DX), Z8
+	VMOVUPS         256(DX), Z9
+	VMOVUPS         320(DX), Z10
+	VMOVUPS         384(DX), Z11
+	VMOVUPS         448(DX), Z12
+	VPSRLQ          $0x22, Z3, Z13
+	VPSRLQ          $0x02, Z3, Z14
+	VPMULUDQ        Z0, Z14, Z14
+	VPSRLQ          $0x20, Z14, Z15
+	VPXORD.BCST     32(AX), Z15, Z15
+	VPXORD.BCST     (AX), Z13, Z13
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z16
+	VPSRLQ          $0x22, Z16, Z17
+	VPSRLQ          $0x02, Z16, Z16
+	VPMULUDQ        Z0, Z16, Z16
+	VPSRLQ          $0x20, Z16, Z18
+	VPXORD.BCST     32(AX), Z18, Z18
+	VPXORD.BCST     (AX), Z17, Z17
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPXORD.BCST     64(AX), Z13, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 96(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPXORD.BCST     64(AX), Z17, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 96(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 128(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 160(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 160(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 192(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 224(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 192(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 224(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 256(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 288(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 288(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 320(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 352(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 352(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 384(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 416(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 384(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 416(AX), Z19, Z18
+	VPMULUDQ        Z0, Z13, Z19
+	VPMULUDQ        Z1, Z15, Z20
+	VPSRLQ          $0x20, Z20, Z13
+	VPTERNLOGD.BCST $0x96, 448(AX), Z21, Z13
+	VPSRLQ          $0x20, Z19, Z15
+	VPTERNLOGD.BCST $0x96, 480(AX), Z14, Z15
+	VPMULUDQ        Z0, Z17, Z14
+	VPMULUDQ        Z1, Z18, Z21
+	VPSRLQ          $0x20, Z21, Z17
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z17
+	VPSRLQ          $0x20, Z14, Z18
+	VPTERNLOGD.BCST $0x96, 480(AX), Z16, Z18
+	VPMULUDQ        Z0, Z13, Z16
+	VPMULUDQ        Z1, Z15, Z22
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGD.BCST $0x96, 512(AX), Z20, Z13
+	VPSRLQ          $0x20, Z16, Z15
+	VPTERNLOGD.BCST $0x96, 544(AX), Z19, Z15
+	VPMULUDQ        Z0, Z17, Z19
+	VPMULUDQ        Z1, Z18, Z20
+	VPSRLQ          $0x20, Z20, Z17
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z17
+	VPSRLQ          $0x20, Z19, Z18
+	VPTERNLOGD.BCST $0x96, 544(AX), Z14, Z18
+	VPMULUDQ        Z0, Z13, Z14
+	VPMULUDQ        Z1, Z15, Z21
+	VPSRLQ          $0x20, Z21, Z13
+	VPTERNLOGD.BCST $0x96, 576(AX), Z22, Z13
+	VPSRLQ          $0x20, Z14, Z15
+	VPTERNLOGD.BCST $0x96, 608(AX), Z16, Z15
+	VPMULUDQ        Z0, Z17, Z16
+	VPMULUDQ        Z1, Z18, Z22
+	VPSRLQ          $0x20, Z22, Z17
+	VPTERNLOGD.BCST $0x96, 576(AX), Z20, Z17
+	VPSRLQ          $0x20, Z16, Z18
+	VPTERNLOGD.BCST $0x96, 608(AX), Z19, Z18
+	VPERMT2D        Z21, Z2, Z13
+	VPERMT2D        Z14, Z2, Z15
+	VPUNPCKLQDQ     Z15, Z13, Z14
+	VPUNPCKHQDQ     Z15, Z13, Z13
+	VPERMT2D        Z22, Z2, Z17
+	VPERMT2D        Z16, Z2, Z18
+	VPUNPCKLQDQ     Z18, Z17, Z15
+	VPUNPCKHQDQ     Z18, Z17, Z16
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z13, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z4, Z5, K1, Z5
+	VMOVNTPD        Z5, (CX)
+	VMULPD.Z        Z4, Z6, K5, Z5
+	VMOVNTPD        Z5, 64(CX)
+	KSHIFTRW        $0x08, K2, K5
+	VMULPD.Z        Z4, Z7, K2, Z5
+	VMOVNTPD        Z5, 128(CX)
+	VMULPD.Z        Z4, Z8, K5, Z5
+	VMOVNTPD        Z5, 192(CX)
+	KSHIFTRW        $0x08, K3, K5
+	VMULPD.Z        Z4, Z9, K3, Z5
+	VMOVNTPD        Z5, 256(CX)
+	VMULPD.Z        Z4, Z10, K5, Z5
+	VMOVNTPD        Z5, 320(CX)
+	KSHIFTRW        $0x08, K4, K5
+	VMULPD.Z        Z4, Z11, K4, Z5
+	VMOVNTPD        Z5, 384(CX)
+	VMULPD.Z        Z4, Z12, K5, Z5
+	VMOVNTPD        Z5, 448(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	KMOVQ           K1, R10
+	SHLXQ           R8, R10, R11
+	ORQ             SI, R11
+	MOVQ            R11, (BX)
+	SHRQ            $0x01, R10
+	SHRXQ           R9, R10, SI
+	ADDQ            $0x00000008, BX
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            DI
+	JNZ             fwd64BitsNTAVX512_loop
+
+fwd64BitsNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	MOVQ SI, ret+48(FP)
+	RET
+
+// func fwd64BytesNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, MMX+
+TEXT ·fwd64BytesNTAVX512(SB), NOSPLIT, $0-56
+	MOVQ         p+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         m+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	MOVL         $0xd2511f53, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0xcd9e8d57, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VPBROADCASTB philox512One<>+0(SB), Z4
+	VBROADCASTSD 704(AX), Z5
+	TESTQ        SI, SI
+	JZ           fwd64BytesNTAVX512_done
+
+fwd64BytesNTAVX512_loop:
+	PREFETCHNTA     8192(DX)
+	PREFETCHNTA     8256(DX)
+	PREFETCHNTA     8320(DX)
+	PREFETCHNTA     8384(DX)
+	PREFETCHNTA     8448(DX)
+	PREFETCHNTA     8512(DX)
+	PREFETCHNTA     8576(DX)
+	PREFETCHNTA     8640(DX)
+	VMOVUPS         (DX), Z6
+	VMOVUPS         64(DX), Z7
+	VMOVUPS         128(DX), Z8
+	VMOVUPS         192(DX), Z9
+	VMOVUPS         256(DX), Z10
+	VMOVUPS         320(DX), Z11
+	VMOVUPS         384(DX), Z12
+	VMOVUPS         448(DX), Z13
+	VPSRLQ          $0x22, Z3, Z14
+	VPSRLQ          $0x02, Z3, Z15
+	VPMULUDQ        Z0, Z15, Z15
+	VPSRLQ          $0x20, Z15, Z16
+	VPXORD.BCST     32(AX), Z16, Z16
+	VPXORD.BCST     (AX), Z14, Z14
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z17
+	VPSRLQ          $0x22, Z17, Z18
+	VPSRLQ          $0x02, Z17, Z17
+	VPMULUDQ        Z0, Z17, Z17
+	VPSRLQ          $0x20, Z17, Z19
+	VPXORD.BCST     32(AX), Z19, Z19
+	VPXORD.BCST     (AX), Z18, Z18
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPXORD.BCST     64(AX), Z14, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 96(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPXORD.BCST     64(AX), Z18, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 96(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 128(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 160(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 128(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 160(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 192(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 224(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 192(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 224(AX), Z20, Z19
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPTERNLOGD.BCST $0x96, 256(AX), Z22, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 288(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPTERNLOGD.BCST $0x96, 256(AX), Z23, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 288(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 320(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 352(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 320(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 352(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 384(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 416(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 384(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 416(AX), Z20, Z19
+	VPMULUDQ        Z0, Z14, Z20
+	VPMULUDQ        Z1, Z16, Z21
+	VPSRLQ          $0x20, Z21, Z14
+	VPTERNLOGD.BCST $0x96, 448(AX), Z22, Z14
+	VPSRLQ          $0x20, Z20, Z16
+	VPTERNLOGD.BCST $0x96, 480(AX), Z15, Z16
+	VPMULUDQ        Z0, Z18, Z15
+	VPMULUDQ        Z1, Z19, Z22
+	VPSRLQ          $0x20, Z22, Z18
+	VPTERNLOGD.BCST $0x96, 448(AX), Z23, Z18
+	VPSRLQ          $0x20, Z15, Z19
+	VPTERNLOGD.BCST $0x96, 480(AX), Z17, Z19
+	VPMULUDQ        Z0, Z14, Z17
+	VPMULUDQ        Z1, Z16, Z23
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGD.BCST $0x96, 512(AX), Z21, Z14
+	VPSRLQ          $0x20, Z17, Z16
+	VPTERNLOGD.BCST $0x96, 544(AX), Z20, Z16
+	VPMULUDQ        Z0, Z18, Z20
+	VPMULUDQ        Z1, Z19, Z21
+	VPSRLQ          $0x20, Z21, Z18
+	VPTERNLOGD.BCST $0x96, 512(AX), Z22, Z18
+	VPSRLQ          $0x20, Z20, Z19
+	VPTERNLOGD.BCST $0x96, 544(AX), Z15, Z19
+	VPMULUDQ        Z0, Z14, Z15
+	VPMULUDQ        Z1, Z16, Z22
+	VPSRLQ          $0x20, Z22, Z14
+	VPTERNLOGD.BCST $0x96, 576(AX), Z23, Z14
+	VPSRLQ          $0x20, Z15, Z16
+	VPTERNLOGD.BCST $0x96, 608(AX), Z17, Z16
+	VPMULUDQ        Z0, Z18, Z17
+	VPMULUDQ        Z1, Z19, Z23
+	VPSRLQ          $0x20, Z23, Z18
+	VPTERNLOGD.BCST $0x96, 576(AX), Z21, Z18
+	VPSRLQ          $0x20, Z17, Z19
+	VPTERNLOGD.BCST $0x96, 608(AX), Z20, Z19
+	VPERMT2D        Z22, Z2, Z14
+	VPERMT2D        Z15, Z2, Z16
+	VPUNPCKLQDQ     Z16, Z14, Z15
+	VPUNPCKHQDQ     Z16, Z14, Z14
+	VPERMT2D        Z23, Z2, Z18
+	VPERMT2D        Z17, Z2, Z19
+	VPUNPCKLQDQ     Z19, Z18, Z16
+	VPUNPCKHQDQ     Z19, Z18, Z17
+	VPCMPUD.BCST    $0x05, 640(AX), Z15, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z14, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z16, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z17, K4
+	KSHIFTRW        $0x08, K1, K5
+	VMULPD.Z        Z5, Z6, K1, Z6
+	VMOVNTPD        Z6, (CX)
+	VMULPD.Z        Z5, Z7, K5, Z6
+	VMOVNTPD        Z6, 64(CX)
+	KSHIFTRW        $0x08, K2, K5
+	VMULPD.Z        Z5, Z8, K2, Z6
+	VMOVNTPD        Z6, 128(CX)
+	VMULPD.Z        Z5, Z9, K5, Z6
+	VMOVNTPD        Z6, 192(CX)
+	KSHIFTRW        $0x08, K3, K5
+	VMULPD.Z        Z5, Z10, K3, Z6
+	VMOVNTPD        Z6, 256(CX)
+	VMULPD.Z        Z5, Z11, K5, Z6
+	VMOVNTPD        Z6, 320(CX)
+	KSHIFTRW        $0x08, K4, K5
+	VMULPD.Z        Z5, Z12, K4, Z6
+	VMOVNTPD        Z6, 384(CX)
+	VMULPD.Z        Z5, Z13, K5, Z6
+	VMOVNTPD        Z6, 448(CX)
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	VMOVDQU8.Z      Z4, K1, Z6
+	VMOVDQU64       Z6, (BX)
+	ADDQ            $0x00000040, BX
+	ADDQ            $0x00000200, DX
+	ADDQ            $0x00000200, CX
+	DECQ            SI
+	JNZ             fwd64BytesNTAVX512_loop
+
+fwd64BytesNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func keepBitsAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F, BMI2
+TEXT ·keepBitsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         p+0(FP), AX
+	MOVQ         k+8(FP), CX
+	MOVQ         groups+16(FP), DX
+	MOVQ         acc+24(FP), BX
+	MOVL         $0xd2511f53, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0xcd9e8d57, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	MOVQ         768(AX), SI
+	MOVQ         $0x0000003f, DI
+	SUBQ         SI, DI
+	TESTQ        DX, DX
+	JZ           keepBitsAVX512_done
+
+keepBitsAVX512_loop:
+	VPSRLQ          $0x22, Z3, Z4
+	VPSRLQ          $0x02, Z3, Z5
+	VPMULUDQ        Z0, Z5, Z5
+	VPSRLQ          $0x20, Z5, Z6
+	VPXORD.BCST     32(AX), Z6, Z6
+	VPXORD.BCST     (AX), Z4, Z4
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z7
+	VPSRLQ          $0x22, Z7, Z8
+	VPSRLQ          $0x02, Z7, Z7
+	VPMULUDQ        Z0, Z7, Z7
+	VPSRLQ          $0x20, Z7, Z9
+	VPXORD.BCST     32(AX), Z9, Z9
+	VPXORD.BCST     (AX), Z8, Z8
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPXORD.BCST     64(AX), Z4, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 96(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPXORD.BCST     64(AX), Z8, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 96(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 128(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 128(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 160(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 192(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 224(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 192(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 224(AX), Z10, Z9
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPTERNLOGD.BCST $0x96, 256(AX), Z12, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 288(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPTERNLOGD.BCST $0x96, 256(AX), Z13, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 288(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 320(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 320(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 352(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 384(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 416(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 384(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 416(AX), Z10, Z9
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPTERNLOGD.BCST $0x96, 448(AX), Z12, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 480(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPTERNLOGD.BCST $0x96, 448(AX), Z13, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 480(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 512(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 512(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 544(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 576(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 608(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 576(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 608(AX), Z10, Z9
+	VPERMT2D        Z12, Z2, Z4
+	VPERMT2D        Z5, Z2, Z6
+	VPUNPCKLQDQ     Z6, Z4, Z5
+	VPUNPCKHQDQ     Z6, Z4, Z4
+	VPERMT2D        Z13, Z2, Z8
+	VPERMT2D        Z7, Z2, Z9
+	VPUNPCKLQDQ     Z9, Z8, Z6
+	VPUNPCKHQDQ     Z9, Z8, Z7
+	VPCMPUD.BCST    $0x05, 640(AX), Z5, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z4, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z6, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z7, K4
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	KMOVQ           K1, R8
+	SHLXQ           SI, R8, R9
+	ORQ             BX, R9
+	MOVQ            R9, (CX)
+	SHRQ            $0x01, R8
+	SHRXQ           DI, R8, BX
+	ADDQ            $0x00000008, CX
+	DECQ            DX
+	JNZ             keepBitsAVX512_loop
+
+keepBitsAVX512_done:
+	VZEROUPPER
+	MOVQ BX, ret+32(FP)
+	RET
+
+// func keepBytesAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·keepBytesAVX512(SB), NOSPLIT, $0-40
+	MOVQ         p+0(FP), AX
+	MOVQ         k+8(FP), CX
+	MOVQ         groups+16(FP), DX
+	MOVL         $0xd2511f53, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0xcd9e8d57, BX
+	VPBROADCASTD BX, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	VPBROADCASTB philox512One<>+0(SB), Z4
+	TESTQ        DX, DX
+	JZ           keepBytesAVX512_done
+
+keepBytesAVX512_loop:
+	VPSRLQ          $0x22, Z3, Z5
+	VPSRLQ          $0x02, Z3, Z6
+	VPMULUDQ        Z0, Z6, Z6
+	VPSRLQ          $0x20, Z6, Z7
+	VPXORD.BCST     32(AX), Z7, Z7
+	VPXORD.BCST     (AX), Z5, Z5
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z8
+	VPSRLQ          $0x22, Z8, Z9
+	VPSRLQ          $0x02, Z8, Z8
+	VPMULUDQ        Z0, Z8, Z8
+	VPSRLQ          $0x20, Z8, Z10
+	VPXORD.BCST     32(AX), Z10, Z10
+	VPXORD.BCST     (AX), Z9, Z9
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z5, Z11
+	VPMULUDQ        Z1, Z7, Z12
+	VPSRLQ          $0x20, Z12, Z5
+	VPXORD.BCST     64(AX), Z5, Z5
+	VPSRLQ          $0x20, Z11, Z7
+	VPTERNLOGD.BCST $0x96, 96(AX), Z6, Z7
+	VPMULUDQ        Z0, Z9, Z6
+	VPMULUDQ        Z1, Z10, Z13
+	VPSRLQ          $0x20, Z13, Z9
+	VPXORD.BCST     64(AX), Z9, Z9
+	VPSRLQ          $0x20, Z6, Z10
+	VPTERNLOGD.BCST $0x96, 96(AX), Z8, Z10
+	VPMULUDQ        Z0, Z5, Z8
+	VPMULUDQ        Z1, Z7, Z14
+	VPSRLQ          $0x20, Z14, Z5
+	VPTERNLOGD.BCST $0x96, 128(AX), Z12, Z5
+	VPSRLQ          $0x20, Z8, Z7
+	VPTERNLOGD.BCST $0x96, 160(AX), Z11, Z7
+	VPMULUDQ        Z0, Z9, Z11
+	VPMULUDQ        Z1, Z10, Z12
+	VPSRLQ          $0x20, Z12, Z9
+	VPTERNLOGD.BCST $0x96, 128(AX), Z13, Z9
+	VPSRLQ          $0x20, Z11, Z10
+	VPTERNLOGD.BCST $0x96, 160(AX), Z6, Z10
+	VPMULUDQ        Z0, Z5, Z6
+	VPMULUDQ        Z1, Z7, Z13
+	VPSRLQ          $0x20, Z13, Z5
+	VPTERNLOGD.BCST $0x96, 192(AX), Z14, Z5
+	VPSRLQ          $0x20, Z6, Z7
+	VPTERNLOGD.BCST $0x96, 224(AX), Z8, Z7
+	VPMULUDQ        Z0, Z9, Z8
+	VPMULUDQ        Z1, Z10, Z14
+	VPSRLQ          $0x20, Z14, Z9
+	VPTERNLOGD.BCST $0x96, 192(AX), Z12, Z9
+	VPSRLQ          $0x20, Z8, Z10
+	VPTERNLOGD.BCST $0x96, 224(AX), Z11, Z10
+	VPMULUDQ        Z0, Z5, Z11
+	VPMULUDQ        Z1, Z7, Z12
+	VPSRLQ          $0x20, Z12, Z5
+	VPTERNLOGD.BCST $0x96, 256(AX), Z13, Z5
+	VPSRLQ          $0x20, Z11, Z7
+	VPTERNLOGD.BCST $0x96, 288(AX), Z6, Z7
+	VPMULUDQ        Z0, Z9, Z6
+	VPMULUDQ        Z1, Z10, Z13
+	VPSRLQ          $0x20, Z13, Z9
+	VPTERNLOGD.BCST $0x96, 256(AX), Z14, Z9
+	VPSRLQ          $0x20, Z6, Z10
+	VPTERNLOGD.BCST $0x96, 288(AX), Z8, Z10
+	VPMULUDQ        Z0, Z5, Z8
+	VPMULUDQ        Z1, Z7, Z14
+	VPSRLQ          $0x20, Z14, Z5
+	VPTERNLOGD.BCST $0x96, 320(AX), Z12, Z5
+	VPSRLQ          $0x20, Z8, Z7
+	VPTERNLOGD.BCST $0x96, 352(AX), Z11, Z7
+	VPMULUDQ        Z0, Z9, Z11
+	VPMULUDQ        Z1, Z10, Z12
+	VPSRLQ          $0x20, Z12, Z9
+	VPTERNLOGD.BCST $0x96, 320(AX), Z13, Z9
+	VPSRLQ          $0x20, Z11, Z10
+	VPTERNLOGD.BCST $0x96, 352(AX), Z6, Z10
+	VPMULUDQ        Z0, Z5, Z6
+	VPMULUDQ        Z1, Z7, Z13
+	VPSRLQ          $0x20, Z13, Z5
+	VPTERNLOGD.BCST $0x96, 384(AX), Z14, Z5
+	VPSRLQ          $0x20, Z6, Z7
+	VPTERNLOGD.BCST $0x96, 416(AX), Z8, Z7
+	VPMULUDQ        Z0, Z9, Z8
+	VPMULUDQ        Z1, Z10, Z14
+	VPSRLQ          $0x20, Z14, Z9
+	VPTERNLOGD.BCST $0x96, 384(AX), Z12, Z9
+	VPSRLQ          $0x20, Z8, Z10
+	VPTERNLOGD.BCST $0x96, 416(AX), Z11, Z10
+	VPMULUDQ        Z0, Z5, Z11
+	VPMULUDQ        Z1, Z7, Z12
+	VPSRLQ          $0x20, Z12, Z5
+	VPTERNLOGD.BCST $0x96, 448(AX), Z13, Z5
+	VPSRLQ          $0x20, Z11, Z7
+	VPTERNLOGD.BCST $0x96, 480(AX), Z6, Z7
+	VPMULUDQ        Z0, Z9, Z6
+	VPMULUDQ        Z1, Z10, Z13
+	VPSRLQ          $0x20, Z13, Z9
+	VPTERNLOGD.BCST $0x96, 448(AX), Z14, Z9
+	VPSRLQ          $0x20, Z6, Z10
+	VPTERNLOGD.BCST $0x96, 480(AX), Z8, Z10
+	VPMULUDQ        Z0, Z5, Z8
+	VPMULUDQ        Z1, Z7, Z14
+	VPSRLQ          $0x20, Z14, Z5
+	VPTERNLOGD.BCST $0x96, 512(AX), Z12, Z5
+	VPSRLQ          $0x20, Z8, Z7
+	VPTERNLOGD.BCST $0x96, 544(AX), Z11, Z7
+	VPMULUDQ        Z0, Z9, Z11
+	VPMULUDQ        Z1, Z10, Z12
+	VPSRLQ          $0x20, Z12, Z9
+	VPTERNLOGD.BCST $0x96, 512(AX), Z13, Z9
+	VPSRLQ          $0x20, Z11, Z10
+	VPTERNLOGD.BCST $0x96, 544(AX), Z6, Z10
+	VPMULUDQ        Z0, Z5, Z6
+	VPMULUDQ        Z1, Z7, Z13
+	VPSRLQ          $0x20, Z13, Z5
+	VPTERNLOGD.BCST $0x96, 576(AX), Z14, Z5
+	VPSRLQ          $0x20, Z6, Z7
+	VPTERNLOGD.BCST $0x96, 608(AX), Z8, Z7
+	VPMULUDQ        Z0, Z9, Z8
+	VPMULUDQ        Z1, Z10, Z14
+	VPSRLQ          $0x20, Z14, Z9
+	VPTERNLOGD.BCST $0x96, 576(AX), Z12, Z9
+	VPSRLQ          $0x20, Z8, Z10
+	VPTERNLOGD.BCST $0x96, 608(AX), Z11, Z10
+	VPERMT2D        Z13, Z2, Z5
+	VPERMT2D        Z6, Z2, Z7
+	VPUNPCKLQDQ     Z7, Z5, Z6
+	VPUNPCKHQDQ     Z7, Z5, Z5
+	VPERMT2D        Z14, Z2, Z9
+	VPERMT2D        Z8, Z2, Z10
+	VPUNPCKLQDQ     Z10, Z9, Z7
+	VPUNPCKHQDQ     Z10, Z9, Z8
+	VPCMPUD.BCST    $0x05, 640(AX), Z6, K1
+	VPCMPUD.BCST    $0x05, 640(AX), Z5, K2
+	VPCMPUD.BCST    $0x05, 640(AX), Z7, K3
+	VPCMPUD.BCST    $0x05, 640(AX), Z8, K4
+	KUNPCKWD        K1, K2, K1
+	KUNPCKWD        K3, K4, K2
+	KUNPCKDQ        K1, K2, K1
+	VMOVDQU8.Z      Z4, K1, Z5
+	VMOVDQU64       Z5, (CX)
+	ADDQ            $0x00000040, CX
+	DECQ            DX
+	JNZ             keepBytesAVX512_loop
+
+keepBytesAVX512_done:
+	VZEROUPPER
+	XORQ AX, AX
+	MOVQ AX, ret+32(FP)
+	RET
+
+// func wordsAVX512(p *[25][8]uint32, w *uint32, groups int)
+// Requires: AVX, AVX512F
+TEXT ·wordsAVX512(SB), NOSPLIT, $0-24
+	MOVQ         p+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         groups+16(FP), DX
+	MOVL         $0xd2511f53, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0xcd9e8d57, BX
+	VPBROADCASTD BX, Z1
+	VMOVDQU64    philox512Perm<>+0(SB), Z2
+	VPBROADCASTQ 736(AX), Z3
+	VPADDQ       philox512Ctr<>+0(SB), Z3, Z3
+	TESTQ        DX, DX
+	JZ           wordsAVX512_done
+
+wordsAVX512_loop:
+	VPSRLQ          $0x22, Z3, Z4
+	VPSRLQ          $0x02, Z3, Z5
+	VPMULUDQ        Z0, Z5, Z5
+	VPSRLQ          $0x20, Z5, Z6
+	VPXORD.BCST     32(AX), Z6, Z6
+	VPXORD.BCST     (AX), Z4, Z4
+	VPADDQ.BCST     philox512Inc<>+8(SB), Z3, Z7
+	VPSRLQ          $0x22, Z7, Z8
+	VPSRLQ          $0x02, Z7, Z7
+	VPMULUDQ        Z0, Z7, Z7
+	VPSRLQ          $0x20, Z7, Z9
+	VPXORD.BCST     32(AX), Z9, Z9
+	VPXORD.BCST     (AX), Z8, Z8
+	VPADDQ.BCST     philox512Inc<>+0(SB), Z3, Z3
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPXORD.BCST     64(AX), Z4, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 96(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPXORD.BCST     64(AX), Z8, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 96(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 128(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 160(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 128(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 160(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 192(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 224(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 192(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 224(AX), Z10, Z9
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPTERNLOGD.BCST $0x96, 256(AX), Z12, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 288(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPTERNLOGD.BCST $0x96, 256(AX), Z13, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 288(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 320(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 352(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 320(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 352(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 384(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 416(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 384(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 416(AX), Z10, Z9
+	VPMULUDQ        Z0, Z4, Z10
+	VPMULUDQ        Z1, Z6, Z11
+	VPSRLQ          $0x20, Z11, Z4
+	VPTERNLOGD.BCST $0x96, 448(AX), Z12, Z4
+	VPSRLQ          $0x20, Z10, Z6
+	VPTERNLOGD.BCST $0x96, 480(AX), Z5, Z6
+	VPMULUDQ        Z0, Z8, Z5
+	VPMULUDQ        Z1, Z9, Z12
+	VPSRLQ          $0x20, Z12, Z8
+	VPTERNLOGD.BCST $0x96, 448(AX), Z13, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGD.BCST $0x96, 480(AX), Z7, Z9
+	VPMULUDQ        Z0, Z4, Z7
+	VPMULUDQ        Z1, Z6, Z13
+	VPSRLQ          $0x20, Z13, Z4
+	VPTERNLOGD.BCST $0x96, 512(AX), Z11, Z4
+	VPSRLQ          $0x20, Z7, Z6
+	VPTERNLOGD.BCST $0x96, 544(AX), Z10, Z6
+	VPMULUDQ        Z0, Z8, Z10
+	VPMULUDQ        Z1, Z9, Z11
+	VPSRLQ          $0x20, Z11, Z8
+	VPTERNLOGD.BCST $0x96, 512(AX), Z12, Z8
+	VPSRLQ          $0x20, Z10, Z9
+	VPTERNLOGD.BCST $0x96, 544(AX), Z5, Z9
+	VPMULUDQ        Z0, Z4, Z5
+	VPMULUDQ        Z1, Z6, Z12
+	VPSRLQ          $0x20, Z12, Z4
+	VPTERNLOGD.BCST $0x96, 576(AX), Z13, Z4
+	VPSRLQ          $0x20, Z5, Z6
+	VPTERNLOGD.BCST $0x96, 608(AX), Z7, Z6
+	VPMULUDQ        Z0, Z8, Z7
+	VPMULUDQ        Z1, Z9, Z13
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGD.BCST $0x96, 576(AX), Z11, Z8
+	VPSRLQ          $0x20, Z7, Z9
+	VPTERNLOGD.BCST $0x96, 608(AX), Z10, Z9
+	VPERMT2D        Z12, Z2, Z4
+	VPERMT2D        Z5, Z2, Z6
+	VPUNPCKLQDQ     Z6, Z4, Z5
+	VPUNPCKHQDQ     Z6, Z4, Z4
+	VPERMT2D        Z13, Z2, Z8
+	VPERMT2D        Z7, Z2, Z9
+	VPUNPCKLQDQ     Z9, Z8, Z6
+	VPUNPCKHQDQ     Z9, Z8, Z7
+	VMOVDQU64       Z5, (CX)
+	VMOVDQU64       Z4, 64(CX)
+	VMOVDQU64       Z6, 128(CX)
+	VMOVDQU64       Z7, 192(CX)
+	ADDQ            $0x00000100, CX
+	DECQ            DX
+	JNZ             wordsAVX512_loop
+
+wordsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused32AVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused32AVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        BX, BX
+	JZ           fused32AVX512_done
+
+fused32AVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VMOVUPS     (CX), Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         fused32AVX512_loop
+
+fused32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused32RAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused32RAVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        SI, SI
+	JZ           fused32RAVX512_done
+
+fused32RAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (BX), K1
+	VMOVUPS     (CX), Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VMOVUPS     (DX), Z2
+	VADDPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000002, BX
+	DECQ        SI
+	JNZ         fused32RAVX512_loop
+
+fused32RAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused32BAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused32BAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x10, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000010, R9
+
+fused32BAVX512_mod:
+	CMPQ R9, DI
+	JB   fused32BAVX512_modok
+	SUBQ DI, R9
+	JMP  fused32BAVX512_mod
+
+fused32BAVX512_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R11, R11
+	JZ           fused32BAVX512_done
+
+fused32BAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (R10), K1
+	VMOVUPS     (CX), Z1
+	LEAQ        (DX)(SI*4), R12
+	LEAQ        (BX)(SI*4), R13
+	CMPQ        SI, R8
+	CMOVQCC     R13, R12
+	VMOVUPS     (R12), Z2
+	VADDPS      Z2, Z1, Z1
+	ADDQ        R9, SI
+	MOVQ        SI, R12
+	SUBQ        DI, R12
+	CMOVQCC     R12, SI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000002, R10
+	DECQ        R11
+	JNZ         fused32BAVX512_loop
+
+fused32BAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused32BRAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused32BRAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x10, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x02, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000010, R10
+
+fused32BRAVX512_mod:
+	CMPQ R10, R8
+	JB   fused32BRAVX512_modok
+	SUBQ R8, R10
+	JMP  fused32BRAVX512_mod
+
+fused32BRAVX512_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R12, R12
+	JZ           fused32BRAVX512_done
+
+fused32BRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (R11), K1
+	VMOVUPS     (CX), Z1
+	LEAQ        (BX)(DI*4), R13
+	LEAQ        (SI)(DI*4), R14
+	CMPQ        DI, R9
+	CMOVQCC     R14, R13
+	VMOVUPS     (R13), Z2
+	VADDPS      Z2, Z1, Z1
+	ADDQ        R10, DI
+	MOVQ        DI, R13
+	SUBQ        R8, R13
+	CMOVQCC     R13, DI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VMOVUPS     (DX), Z2
+	VADDPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000002, R11
+	DECQ        R12
+	JNZ         fused32BRAVX512_loop
+
+fused32BRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func alpha32AVX512(y *float32, x *float32, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·alpha32AVX512(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Z2
+	TESTQ        BX, BX
+	JZ           alpha32AVX512_done
+
+alpha32AVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VMOVUPS     (CX), Z3
+	VMULPS      Z3, Z0, Z3
+	VMOVAPS     Z2, Z4
+	VADDPS      Z1, Z3, K1, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         alpha32AVX512_loop
+
+alpha32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused64AVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·fused64AVX512(SB), NOSPLIT, $0-80
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        BX, BX
+	JZ           fused64AVX512_done
+
+fused64AVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVB       (DX), K1
+	VMOVUPD     (CX), Z1
+	VMULPD.Z    Z0, Z1, K1, Z1
+	VMOVUPD     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000001, DX
+	DECQ        BX
+	JNZ         fused64AVX512_loop
+
+fused64AVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused64RAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·fused64RAVX512(SB), NOSPLIT, $0-80
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        SI, SI
+	JZ           fused64RAVX512_done
+
+fused64RAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVB       (BX), K1
+	VMOVUPD     (CX), Z1
+	VMULPD.Z    Z0, Z1, K1, Z1
+	VMOVUPD     (DX), Z2
+	VADDPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000001, BX
+	DECQ        SI
+	JNZ         fused64RAVX512_loop
+
+fused64RAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused64BAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, MMX+, SSE2
+TEXT ·fused64BAVX512(SB), NOSPLIT, $0-80
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x08, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x03, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000008, R9
+
+fused64BAVX512_mod:
+	CMPQ R9, DI
+	JB   fused64BAVX512_modok
+	SUBQ DI, R9
+	JMP  fused64BAVX512_mod
+
+fused64BAVX512_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        R11, R11
+	JZ           fused64BAVX512_done
+
+fused64BAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVB       (R10), K1
+	VMOVUPD     (CX), Z1
+	LEAQ        (DX)(SI*8), R12
+	LEAQ        (BX)(SI*8), R13
+	CMPQ        SI, R8
+	CMOVQCC     R13, R12
+	VMOVUPD     (R12), Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        R9, SI
+	MOVQ        SI, R12
+	SUBQ        DI, R12
+	CMOVQCC     R12, SI
+	VMULPD.Z    Z0, Z1, K1, Z1
+	VMOVUPD     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000001, R10
+	DECQ        R11
+	JNZ         fused64BAVX512_loop
+
+fused64BAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused64BRAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, MMX+, SSE2
+TEXT ·fused64BRAVX512(SB), NOSPLIT, $0-80
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x08, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x03, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000008, R10
+
+fused64BRAVX512_mod:
+	CMPQ R10, R8
+	JB   fused64BRAVX512_modok
+	SUBQ R8, R10
+	JMP  fused64BRAVX512_mod
+
+fused64BRAVX512_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        R12, R12
+	JZ           fused64BRAVX512_done
+
+fused64BRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVB       (R11), K1
+	VMOVUPD     (CX), Z1
+	LEAQ        (BX)(DI*8), R13
+	LEAQ        (SI)(DI*8), R14
+	CMPQ        DI, R9
+	CMOVQCC     R14, R13
+	VMOVUPD     (R13), Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        R10, DI
+	MOVQ        DI, R13
+	SUBQ        R8, R13
+	CMOVQCC     R13, DI
+	VMULPD.Z    Z0, Z1, K1, Z1
+	VMOVUPD     (DX), Z2
+	VADDPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000001, R11
+	DECQ        R12
+	JNZ         fused64BRAVX512_loop
+
+fused64BRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func alpha64AVX512(y *float64, x *float64, bits *byte, blocks int, a float64, b float64, d float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·alpha64AVX512(SB), NOSPLIT, $0-56
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSD        a+32(FP), X0
+	VBROADCASTSD X0, Z0
+	MOVSD        b+40(FP), X1
+	VBROADCASTSD X1, Z1
+	MOVSD        d+48(FP), X2
+	VBROADCASTSD X2, Z2
+	TESTQ        BX, BX
+	JZ           alpha64AVX512_done
+
+alpha64AVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVB       (DX), K1
+	VMOVUPD     (CX), Z3
+	VMULPD      Z3, Z0, Z3
+	VMOVAPD     Z2, Z4
+	VADDPD      Z1, Z3, K1, Z4
+	VMOVUPD     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000001, DX
+	DECQ        BX
+	JNZ         alpha64AVX512_loop
+
+alpha64AVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16fAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused16fAVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        BX, BX
+	JZ           fused16fAVX512_done
+
+fused16fAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VCVTPH2PS   (CX), Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VCVTPS2PH   $0x00, Z1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         fused16fAVX512_loop
+
+fused16fAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16fRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused16fRAVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        SI, SI
+	JZ           fused16fRAVX512_done
+
+fused16fRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (BX), K1
+	VCVTPH2PS   (CX), Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VCVTPS2PH   $0x00, Z1, Y1
+	VCVTPH2PS   Y1, Z1
+	VCVTPH2PS   (DX), Z2
+	VADDPS      Z1, Z2, Z1
+	VCVTPS2PH   $0x00, Z1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000002, BX
+	DECQ        SI
+	JNZ         fused16fRAVX512_loop
+
+fused16fRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16fBAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused16fBAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x10, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x01, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000010, R9
+
+fused16fBAVX512_mod:
+	CMPQ R9, DI
+	JB   fused16fBAVX512_modok
+	SUBQ DI, R9
+	JMP  fused16fBAVX512_mod
+
+fused16fBAVX512_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R11, R11
+	JZ           fused16fBAVX512_done
+
+fused16fBAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (R10), K1
+	VCVTPH2PS   (CX), Z1
+	LEAQ        (DX)(SI*2), R12
+	LEAQ        (BX)(SI*2), R13
+	CMPQ        SI, R8
+	CMOVQCC     R13, R12
+	VCVTPH2PS   (R12), Z2
+	VADDPS      Z2, Z1, Z1
+	VCVTPS2PH   $0x00, Z1, Y1
+	VCVTPH2PS   Y1, Z1
+	ADDQ        R9, SI
+	MOVQ        SI, R12
+	SUBQ        DI, R12
+	CMOVQCC     R12, SI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VCVTPS2PH   $0x00, Z1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, R10
+	DECQ        R11
+	JNZ         fused16fBAVX512_loop
+
+fused16fBAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16fBRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused16fBRAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x10, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x01, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000010, R10
+
+fused16fBRAVX512_mod:
+	CMPQ R10, R8
+	JB   fused16fBRAVX512_modok
+	SUBQ R8, R10
+	JMP  fused16fBRAVX512_mod
+
+fused16fBRAVX512_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R12, R12
+	JZ           fused16fBRAVX512_done
+
+fused16fBRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (R11), K1
+	VCVTPH2PS   (CX), Z1
+	LEAQ        (BX)(DI*2), R13
+	LEAQ        (SI)(DI*2), R14
+	CMPQ        DI, R9
+	CMOVQCC     R14, R13
+	VCVTPH2PS   (R13), Z2
+	VADDPS      Z2, Z1, Z1
+	VCVTPS2PH   $0x00, Z1, Y1
+	VCVTPH2PS   Y1, Z1
+	ADDQ        R10, DI
+	MOVQ        DI, R13
+	SUBQ        R8, R13
+	CMOVQCC     R13, DI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VCVTPS2PH   $0x00, Z1, Y1
+	VCVTPH2PS   Y1, Z1
+	VCVTPH2PS   (DX), Z2
+	VADDPS      Z1, Z2, Z1
+	VCVTPS2PH   $0x00, Z1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000002, R11
+	DECQ        R12
+	JNZ         fused16fBRAVX512_loop
+
+fused16fBRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func alpha16fAVX512(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·alpha16fAVX512(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Z2
+	TESTQ        BX, BX
+	JZ           alpha16fAVX512_done
+
+alpha16fAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VCVTPH2PS   (CX), Z3
+	VMULPS      Z3, Z0, Z3
+	VMOVAPS     Z2, Z4
+	VADDPS      Z1, Z3, K1, Z4
+	VCVTPS2PH   $0x00, Z4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         alpha16fAVX512_loop
+
+alpha16fAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16bAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused16bAVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        BX, BX
+	JZ           fused16bAVX512_done
+
+fused16bAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VPMOVZXWD   (CX), Z1
+	VPSLLD      $0x10, Z1, Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPMOVDW     Z3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         fused16bAVX512_loop
+
+fused16bAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16bRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·fused16bRAVX512(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        SI, SI
+	JZ           fused16bRAVX512_done
+
+fused16bRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (BX), K1
+	VPMOVZXWD   (CX), Z1
+	VPSLLD      $0x10, Z1, Z1
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPSLLD      $0x10, Z3, Z1
+	VPMOVZXWD   (DX), Z2
+	VPSLLD      $0x10, Z2, Z2
+	VADDPS      Z1, Z2, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPMOVDW     Z3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000002, BX
+	DECQ        SI
+	JNZ         fused16bRAVX512_loop
+
+fused16bRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16bBAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused16bBAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x10, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x01, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000010, R9
+
+fused16bBAVX512_mod:
+	CMPQ R9, DI
+	JB   fused16bBAVX512_modok
+	SUBQ DI, R9
+	JMP  fused16bBAVX512_mod
+
+fused16bBAVX512_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R11, R11
+	JZ           fused16bBAVX512_done
+
+fused16bBAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (R10), K1
+	VPMOVZXWD   (CX), Z1
+	VPSLLD      $0x10, Z1, Z1
+	LEAQ        (DX)(SI*2), R12
+	LEAQ        (BX)(SI*2), R13
+	CMPQ        SI, R8
+	CMOVQCC     R13, R12
+	VPMOVZXWD   (R12), Z2
+	VPSLLD      $0x10, Z2, Z2
+	VADDPS      Z2, Z1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K2
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K2, Z3
+	VPSLLD      $0x10, Z3, Z1
+	ADDQ        R9, SI
+	MOVQ        SI, R12
+	SUBQ        DI, R12
+	CMOVQCC     R12, SI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPMOVDW     Z3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, R10
+	DECQ        R11
+	JNZ         fused16bBAVX512_loop
+
+fused16bBAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused16bBRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·fused16bBRAVX512(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x10, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x01, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000010, R10
+
+fused16bBRAVX512_mod:
+	CMPQ R10, R8
+	JB   fused16bBRAVX512_modok
+	SUBQ R8, R10
+	JMP  fused16bBRAVX512_mod
+
+fused16bBRAVX512_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R12, R12
+	JZ           fused16bBRAVX512_done
+
+fused16bBRAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	PREFETCHNTA 8192(DX)
+	KMOVW       (R11), K1
+	VPMOVZXWD   (CX), Z1
+	VPSLLD      $0x10, Z1, Z1
+	LEAQ        (BX)(DI*2), R13
+	LEAQ        (SI)(DI*2), R14
+	CMPQ        DI, R9
+	CMOVQCC     R14, R13
+	VPMOVZXWD   (R13), Z2
+	VPSLLD      $0x10, Z2, Z2
+	VADDPS      Z2, Z1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K2
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K2, Z3
+	VPSLLD      $0x10, Z3, Z1
+	ADDQ        R10, DI
+	MOVQ        DI, R13
+	SUBQ        R8, R13
+	CMOVQCC     R13, DI
+	VMULPS.Z    Z0, Z1, K1, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPSLLD      $0x10, Z3, Z1
+	VPMOVZXWD   (DX), Z2
+	VPSLLD      $0x10, Z2, Z2
+	VADDPS      Z1, Z2, Z1
+	VPSRLD      $0x10, Z1, Z2
+	VPANDD.BCST bf16Consts<>+0(SB), Z2, Z3
+	VPADDD      Z1, Z3, Z3
+	VPADDD.BCST bf16Consts<>+32(SB), Z3, Z3
+	VPSRLD      $0x10, Z3, Z3
+	VCMPPS      $0x03, Z1, Z1, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z2, K1, Z3
+	VPMOVDW     Z3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000002, R11
+	DECQ        R12
+	JNZ         fused16bBRAVX512_loop
+
+fused16bBRAVX512_done:
+	VZEROUPPER
+	RET
+
+// func alpha16bAVX512(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·alpha16bAVX512(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Z2
+	TESTQ        BX, BX
+	JZ           alpha16bAVX512_done
+
+alpha16bAVX512_loop:
+	PREFETCHNTA 8192(CX)
+	KMOVW       (DX), K1
+	VPMOVZXWD   (CX), Z3
+	VPSLLD      $0x10, Z3, Z3
+	VMULPS      Z3, Z0, Z3
+	VMOVAPS     Z2, Z4
+	VADDPS      Z1, Z3, K1, Z4
+	VPSRLD      $0x10, Z4, Z3
+	VPANDD.BCST bf16Consts<>+0(SB), Z3, Z5
+	VPADDD      Z4, Z5, Z5
+	VPADDD.BCST bf16Consts<>+32(SB), Z5, Z5
+	VPSRLD      $0x10, Z5, Z5
+	VCMPPS      $0x03, Z4, Z4, K1
+	VPORD.BCST  bf16Consts<>+64(SB), Z3, K1, Z5
+	VPMOVDW     Z5, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000002, DX
+	DECQ        BX
+	JNZ         alpha16bAVX512_loop
+
+alpha16bAVX512_done:
+	VZEROUPPER
+	RET
+
+// func fused32AVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·fused32AVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        BX, BX
+	JZ           fused32AVX2_done
+
+fused32AVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          fused32AVX2_loop
+
+fused32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused32RAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·fused32RAVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        SI, SI
+	JZ           fused32RAVX2_done
+
+fused32RAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (BX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPS      (DX), Y1
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000001, BX
+	DECQ         SI
+	JNZ          fused32RAVX2_loop
+
+fused32RAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused32BAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE
+TEXT ·fused32BAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x08, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000008, R9
+
+fused32BAVX2_mod:
+	CMPQ R9, DI
+	JB   fused32BAVX2_modok
+	SUBQ DI, R9
+	JMP  fused32BAVX2_mod
+
+fused32BAVX2_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R11, R11
+	JZ           fused32BAVX2_done
+
+fused32BAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (R10), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VMOVUPS      (CX), Y2
+	LEAQ         (DX)(SI*4), R12
+	LEAQ         (BX)(SI*4), R13
+	CMPQ         SI, R8
+	CMOVQCC      R13, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y3, Y2, Y2
+	ADDQ         R9, SI
+	MOVQ         SI, R12
+	SUBQ         DI, R12
+	CMOVQCC      R12, SI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000001, R10
+	DECQ         R11
+	JNZ          fused32BAVX2_loop
+
+fused32BAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused32BRAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE
+TEXT ·fused32BRAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x08, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x02, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000008, R10
+
+fused32BRAVX2_mod:
+	CMPQ R10, R8
+	JB   fused32BRAVX2_modok
+	SUBQ R8, R10
+	JMP  fused32BRAVX2_mod
+
+fused32BRAVX2_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R12, R12
+	JZ           fused32BRAVX2_done
+
+fused32BRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (R11), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VMOVUPS      (CX), Y2
+	LEAQ         (BX)(DI*4), R13
+	LEAQ         (SI)(DI*4), R14
+	CMPQ         DI, R9
+	CMOVQCC      R14, R13
+	VMOVUPS      (R13), Y3
+	VADDPS       Y3, Y2, Y2
+	ADDQ         R10, DI
+	MOVQ         DI, R13
+	SUBQ         R8, R13
+	CMOVQCC      R13, DI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPS      (DX), Y1
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000001, R11
+	DECQ         R12
+	JNZ          fused32BRAVX2_loop
+
+fused32BRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func alpha32AVX2(y *float32, x *float32, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·alpha32AVX2(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Y2
+	TESTQ        BX, BX
+	JZ           alpha32AVX2_done
+
+alpha32AVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y3
+	VPAND        maskBit32<>+0(SB), Y3, Y3
+	VPCMPEQD     maskBit32<>+0(SB), Y3, Y3
+	VMOVUPS      (CX), Y4
+	VMULPS       Y4, Y0, Y4
+	VADDPS       Y1, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y2, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          alpha32AVX2_loop
+
+alpha32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused64AVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·fused64AVX2(SB), NOSPLIT, $0-80
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Y0
+	TESTQ        BX, BX
+	JZ           fused64AVX2_done
+
+fused64AVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y1
+	VPAND        maskBit64<>+0(SB), Y1, Y2
+	VPCMPEQQ     maskBit64<>+0(SB), Y2, Y2
+	VPAND        maskBit64<>+32(SB), Y1, Y1
+	VPCMPEQQ     maskBit64<>+32(SB), Y1, Y1
+	VMOVUPD      (CX), Y3
+	VMOVUPD      32(CX), Y4
+	VMULPD       Y0, Y3, Y3
+	VANDPS       Y2, Y3, Y3
+	VMULPD       Y0, Y4, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          fused64AVX2_loop
+
+fused64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused64RAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·fused64RAVX2(SB), NOSPLIT, $0-80
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Y0
+	TESTQ        SI, SI
+	JZ           fused64RAVX2_done
+
+fused64RAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (BX), Y1
+	VPAND        maskBit64<>+0(SB), Y1, Y2
+	VPCMPEQQ     maskBit64<>+0(SB), Y2, Y2
+	VPAND        maskBit64<>+32(SB), Y1, Y1
+	VPCMPEQQ     maskBit64<>+32(SB), Y1, Y1
+	VMOVUPD      (CX), Y3
+	VMOVUPD      32(CX), Y4
+	VMULPD       Y0, Y3, Y3
+	VANDPS       Y2, Y3, Y3
+	VMULPD       Y0, Y4, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPD      (DX), Y1
+	VMOVUPD      32(DX), Y4
+	VADDPD       Y3, Y1, Y3
+	VADDPD       Y2, Y4, Y2
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000001, BX
+	DECQ         SI
+	JNZ          fused64RAVX2_loop
+
+fused64RAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused64BAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE2
+TEXT ·fused64BAVX2(SB), NOSPLIT, $0-80
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x08, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x03, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000008, R9
+
+fused64BAVX2_mod:
+	CMPQ R9, DI
+	JB   fused64BAVX2_modok
+	SUBQ DI, R9
+	JMP  fused64BAVX2_mod
+
+fused64BAVX2_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Y0
+	TESTQ        R11, R11
+	JZ           fused64BAVX2_done
+
+fused64BAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (R10), Y1
+	VPAND        maskBit64<>+0(SB), Y1, Y2
+	VPCMPEQQ     maskBit64<>+0(SB), Y2, Y2
+	VPAND        maskBit64<>+32(SB), Y1, Y1
+	VPCMPEQQ     maskBit64<>+32(SB), Y1, Y1
+	VMOVUPD      (CX), Y3
+	VMOVUPD      32(CX), Y4
+	LEAQ         (DX)(SI*8), R12
+	LEAQ         (BX)(SI*8), R13
+	CMPQ         SI, R8
+	CMOVQCC      R13, R12
+	VMOVUPD      (R12), Y5
+	VMOVUPD      32(R12), Y6
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y6, Y4, Y4
+	ADDQ         R9, SI
+	MOVQ         SI, R12
+	SUBQ         DI, R12
+	CMOVQCC      R12, SI
+	VMULPD       Y0, Y3, Y3
+	VANDPS       Y2, Y3, Y3
+	VMULPD       Y0, Y4, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000001, R10
+	DECQ         R11
+	JNZ          fused64BAVX2_loop
+
+fused64BAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused64BRAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE2
+TEXT ·fused64BRAVX2(SB), NOSPLIT, $0-80
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x08, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x03, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000008, R10
+
+fused64BRAVX2_mod:
+	CMPQ R10, R8
+	JB   fused64BRAVX2_modok
+	SUBQ R8, R10
+	JMP  fused64BRAVX2_mod
+
+fused64BRAVX2_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSD        s+72(FP), X0
+	VBROADCASTSD X0, Y0
+	TESTQ        R12, R12
+	JZ           fused64BRAVX2_done
+
+fused64BRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (R11), Y1
+	VPAND        maskBit64<>+0(SB), Y1, Y2
+	VPCMPEQQ     maskBit64<>+0(SB), Y2, Y2
+	VPAND        maskBit64<>+32(SB), Y1, Y1
+	VPCMPEQQ     maskBit64<>+32(SB), Y1, Y1
+	VMOVUPD      (CX), Y3
+	VMOVUPD      32(CX), Y4
+	LEAQ         (BX)(DI*8), R13
+	LEAQ         (SI)(DI*8), R14
+	CMPQ         DI, R9
+	CMOVQCC      R14, R13
+	VMOVUPD      (R13), Y5
+	VMOVUPD      32(R13), Y6
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y6, Y4, Y4
+	ADDQ         R10, DI
+	MOVQ         DI, R13
+	SUBQ         R8, R13
+	CMOVQCC      R13, DI
+	VMULPD       Y0, Y3, Y3
+	VANDPS       Y2, Y3, Y3
+	VMULPD       Y0, Y4, Y2
+	VANDPS       Y1, Y2, Y2
+	VMOVUPD      (DX), Y1
+	VMOVUPD      32(DX), Y4
+	VADDPD       Y3, Y1, Y3
+	VADDPD       Y2, Y4, Y2
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000001, R11
+	DECQ         R12
+	JNZ          fused64BRAVX2_loop
+
+fused64BRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func alpha64AVX2(y *float64, x *float64, bits *byte, blocks int, a float64, b float64, d float64)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·alpha64AVX2(SB), NOSPLIT, $0-56
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSD        a+32(FP), X0
+	VBROADCASTSD X0, Y0
+	MOVSD        b+40(FP), X1
+	VBROADCASTSD X1, Y1
+	MOVSD        d+48(FP), X2
+	VBROADCASTSD X2, Y2
+	TESTQ        BX, BX
+	JZ           alpha64AVX2_done
+
+alpha64AVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y3
+	VPAND        maskBit64<>+0(SB), Y3, Y4
+	VPCMPEQQ     maskBit64<>+0(SB), Y4, Y4
+	VPAND        maskBit64<>+32(SB), Y3, Y3
+	VPCMPEQQ     maskBit64<>+32(SB), Y3, Y3
+	VMOVUPD      (CX), Y5
+	VMOVUPD      32(CX), Y6
+	VMULPD       Y5, Y0, Y5
+	VADDPD       Y1, Y5, Y5
+	VBLENDVPD    Y4, Y5, Y2, Y4
+	VMULPD       Y6, Y0, Y6
+	VADDPD       Y1, Y6, Y6
+	VBLENDVPD    Y3, Y6, Y2, Y3
+	VMOVUPD      Y4, (AX)
+	VMOVUPD      Y3, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          alpha64AVX2_loop
+
+alpha64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16fAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·fused16fAVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        BX, BX
+	JZ           fused16fAVX2_done
+
+fused16fAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VCVTPH2PS    (CX), Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          fused16fAVX2_loop
+
+fused16fAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16fRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·fused16fRAVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        SI, SI
+	JZ           fused16fRAVX2_done
+
+fused16fRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (BX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VCVTPH2PS    (CX), Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X1
+	VCVTPH2PS    X1, Y2
+	VCVTPH2PS    (DX), Y1
+	VADDPS       Y2, Y1, Y2
+	VCVTPS2PH    $0x00, Y2, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000001, BX
+	DECQ         SI
+	JNZ          fused16fRAVX2_loop
+
+fused16fRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16fBAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, F16C, MMX+, SSE
+TEXT ·fused16fBAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x08, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x01, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000008, R9
+
+fused16fBAVX2_mod:
+	CMPQ R9, DI
+	JB   fused16fBAVX2_modok
+	SUBQ DI, R9
+	JMP  fused16fBAVX2_mod
+
+fused16fBAVX2_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R11, R11
+	JZ           fused16fBAVX2_done
+
+fused16fBAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (R10), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VCVTPH2PS    (CX), Y2
+	LEAQ         (DX)(SI*2), R12
+	LEAQ         (BX)(SI*2), R13
+	CMPQ         SI, R8
+	CMOVQCC      R13, R12
+	VCVTPH2PS    (R12), Y3
+	VADDPS       Y3, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X2
+	VCVTPH2PS    X2, Y2
+	ADDQ         R9, SI
+	MOVQ         SI, R12
+	SUBQ         DI, R12
+	CMOVQCC      R12, SI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, R10
+	DECQ         R11
+	JNZ          fused16fBAVX2_loop
+
+fused16fBAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16fBRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, F16C, MMX+, SSE
+TEXT ·fused16fBRAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x08, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x01, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000008, R10
+
+fused16fBRAVX2_mod:
+	CMPQ R10, R8
+	JB   fused16fBRAVX2_modok
+	SUBQ R8, R10
+	JMP  fused16fBRAVX2_mod
+
+fused16fBRAVX2_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R12, R12
+	JZ           fused16fBRAVX2_done
+
+fused16fBRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (R11), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VCVTPH2PS    (CX), Y2
+	LEAQ         (BX)(DI*2), R13
+	LEAQ         (SI)(DI*2), R14
+	CMPQ         DI, R9
+	CMOVQCC      R14, R13
+	VCVTPH2PS    (R13), Y3
+	VADDPS       Y3, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X2
+	VCVTPH2PS    X2, Y2
+	ADDQ         R10, DI
+	MOVQ         DI, R13
+	SUBQ         R8, R13
+	CMOVQCC      R13, DI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X1
+	VCVTPH2PS    X1, Y2
+	VCVTPH2PS    (DX), Y1
+	VADDPS       Y2, Y1, Y2
+	VCVTPS2PH    $0x00, Y2, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000001, R11
+	DECQ         R12
+	JNZ          fused16fBRAVX2_loop
+
+fused16fBRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func alpha16fAVX2(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·alpha16fAVX2(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Y2
+	TESTQ        BX, BX
+	JZ           alpha16fAVX2_done
+
+alpha16fAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y3
+	VPAND        maskBit32<>+0(SB), Y3, Y3
+	VPCMPEQD     maskBit32<>+0(SB), Y3, Y3
+	VCVTPH2PS    (CX), Y4
+	VMULPS       Y4, Y0, Y4
+	VADDPS       Y1, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y2, Y3
+	VCVTPS2PH    $0x00, Y3, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          alpha16fAVX2_loop
+
+alpha16fAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16bAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·fused16bAVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+40(FP), DX
+	MOVQ         blocks+48(FP), BX
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        BX, BX
+	JZ           fused16bAVX2_done
+
+fused16bAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPACKUSDW    X1, X3, X3
+	VMOVDQU      X3, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          fused16bAVX2_loop
+
+fused16bAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16bRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·fused16bRAVX2(SB), NOSPLIT, $0-76
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         bits+40(FP), BX
+	MOVQ         blocks+48(FP), SI
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        SI, SI
+	JZ           fused16bRAVX2_done
+
+fused16bRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (BX), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VPSLLD       $0x10, Y3, Y2
+	VPMOVZXWD    (DX), Y1
+	VPSLLD       $0x10, Y1, Y1
+	VADDPS       Y2, Y1, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPACKUSDW    X1, X3, X3
+	VMOVDQU      X3, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000001, BX
+	DECQ         SI
+	JNZ          fused16bRAVX2_loop
+
+fused16bRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16bBAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE
+TEXT ·fused16bBAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    bias+24(FP), DX
+	MOVQ    ext+32(FP), BX
+	MOVQ    j+56(FP), SI
+	MOVQ    l+64(FP), DI
+	MOVQ    DI, R8
+	SUBQ    $0x08, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    R8, R9
+	SHLQ    $0x01, R9
+	SUBQ    R9, BX
+	MOVQ    $0x00000008, R9
+
+fused16bBAVX2_mod:
+	CMPQ R9, DI
+	JB   fused16bBAVX2_modok
+	SUBQ DI, R9
+	JMP  fused16bBAVX2_mod
+
+fused16bBAVX2_modok:
+	MOVQ         bits+40(FP), R10
+	MOVQ         blocks+48(FP), R11
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R11, R11
+	JZ           fused16bBAVX2_done
+
+fused16bBAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (R10), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x10, Y2, Y2
+	LEAQ         (DX)(SI*2), R12
+	LEAQ         (BX)(SI*2), R13
+	CMPQ         SI, R8
+	CMOVQCC      R13, R12
+	VPMOVZXWD    (R12), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        bf16Consts<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VPADDD       bf16Consts<>+32(SB), Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	ADDQ         R9, SI
+	MOVQ         SI, R12
+	SUBQ         DI, R12
+	CMOVQCC      R12, SI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPACKUSDW    X1, X3, X3
+	VMOVDQU      X3, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, R10
+	DECQ         R11
+	JNZ          fused16bBAVX2_loop
+
+fused16bBAVX2_done:
+	VZEROUPPER
+	RET
+
+// func fused16bBRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+// Requires: AVX, AVX2, CMOV, MMX+, SSE
+TEXT ·fused16bBRAVX2(SB), NOSPLIT, $0-76
+	MOVQ    y+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    r+16(FP), DX
+	MOVQ    bias+24(FP), BX
+	MOVQ    ext+32(FP), SI
+	MOVQ    j+56(FP), DI
+	MOVQ    l+64(FP), R8
+	MOVQ    R8, R9
+	SUBQ    $0x08, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    R9, R10
+	SHLQ    $0x01, R10
+	SUBQ    R10, SI
+	MOVQ    $0x00000008, R10
+
+fused16bBRAVX2_mod:
+	CMPQ R10, R8
+	JB   fused16bBRAVX2_modok
+	SUBQ R8, R10
+	JMP  fused16bBRAVX2_mod
+
+fused16bBRAVX2_modok:
+	MOVQ         bits+40(FP), R11
+	MOVQ         blocks+48(FP), R12
+	MOVSS        s+72(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        R12, R12
+	JZ           fused16bBRAVX2_done
+
+fused16bBRAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	PREFETCHNTA  8192(DX)
+	VPBROADCASTB (R11), Y1
+	VPAND        maskBit32<>+0(SB), Y1, Y1
+	VPCMPEQD     maskBit32<>+0(SB), Y1, Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x10, Y2, Y2
+	LEAQ         (BX)(DI*2), R13
+	LEAQ         (SI)(DI*2), R14
+	CMPQ         DI, R9
+	CMOVQCC      R14, R13
+	VPMOVZXWD    (R13), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        bf16Consts<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VPADDD       bf16Consts<>+32(SB), Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	ADDQ         R10, DI
+	MOVQ         DI, R13
+	SUBQ         R8, R13
+	CMOVQCC      R13, DI
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VPSLLD       $0x10, Y3, Y2
+	VPMOVZXWD    (DX), Y1
+	VPSLLD       $0x10, Y1, Y1
+	VADDPS       Y2, Y1, Y2
+	VPSRLD       $0x10, Y2, Y1
+	VPAND        bf16Consts<>+0(SB), Y1, Y3
+	VPADDD       Y2, Y3, Y3
+	VPADDD       bf16Consts<>+32(SB), Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y2
+	VPOR         bf16Consts<>+64(SB), Y1, Y1
+	VBLENDVPS    Y2, Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPACKUSDW    X1, X3, X3
+	VMOVDQU      X3, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000001, R11
+	DECQ         R12
+	JNZ          fused16bBRAVX2_loop
+
+fused16bBRAVX2_done:
+	VZEROUPPER
+	RET
+
+// func alpha16bAVX2(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+// Requires: AVX, AVX2, MMX+, SSE
+TEXT ·alpha16bAVX2(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         bits+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        b+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        d+40(FP), X2
+	VBROADCASTSS X2, Y2
+	TESTQ        BX, BX
+	JZ           alpha16bAVX2_done
+
+alpha16bAVX2_loop:
+	PREFETCHNTA  8192(CX)
+	VPBROADCASTB (DX), Y3
+	VPAND        maskBit32<>+0(SB), Y3, Y3
+	VPCMPEQD     maskBit32<>+0(SB), Y3, Y3
+	VPMOVZXWD    (CX), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VADDPS       Y1, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y2, Y3
+	VPSRLD       $0x10, Y3, Y4
+	VPAND        bf16Consts<>+0(SB), Y4, Y5
+	VPADDD       Y3, Y5, Y5
+	VPADDD       bf16Consts<>+32(SB), Y5, Y5
+	VPSRLD       $0x10, Y5, Y5
+	VCMPPS       $0x03, Y3, Y3, Y3
+	VPOR         bf16Consts<>+64(SB), Y4, Y4
+	VBLENDVPS    Y3, Y4, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X3
+	VPACKUSDW    X3, X5, X5
+	VMOVDQU      X5, (AX)
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000001, DX
+	DECQ         BX
+	JNZ          alpha16bAVX2_loop
+
+alpha16bAVX2_done:
 	VZEROUPPER
 	RET

@@ -122,6 +122,13 @@ func bwd64BytesAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups in
 //go:noescape
 func keepBytesAVX2(p *[25][8]uint32, k *byte, groups int)
 
+// keepBitsAVX2 writes the keep bits of 32*groups elements whose first stream
+// word starts a Philox block, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 4 bytes per group at k, and returns the bits left in acc.
+//
+//go:noescape
+func keepBitsAVX2(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+
 // wordsAVX2 sets w[i] to stream word i of the span (a test hook: the Philox
 // core and word order of the kernels, without the keep decision).
 //
@@ -133,3 +140,382 @@ func wordsAVX2(p *[25][8]uint32, w *uint32, groups int)
 //
 //go:noescape
 func blocksAVX2(p *[25][8]uint32, ctr *[4][8]uint32, out *[2][4][4]uint64)
+
+// fwd32NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+//
+//go:noescape
+func fwd32NoneAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd32BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+// It writes the keep bits, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// in acc.
+//
+//go:noescape
+func fwd32BitsAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd32BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+// It writes the keep decisions as bytes 0/1 at m.
+//
+//go:noescape
+func fwd32BytesAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd32NoneNTAVX512 is fwd32NoneAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+//
+//go:noescape
+func fwd32NoneNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd32BitsNTAVX512 is fwd32BitsAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+// It writes the keep bits, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// in acc.
+//
+//go:noescape
+func fwd32BitsNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd32BytesNTAVX512 is fwd32BytesAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+// It writes the keep decisions as bytes 0/1 at m.
+//
+//go:noescape
+func fwd32BytesNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
+
+// fwd64NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+//
+//go:noescape
+func fwd64NoneAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// fwd64BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+// It writes the keep bits, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// in acc.
+//
+//go:noescape
+func fwd64BitsAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// fwd64BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// whose first stream word starts a Philox block, and returns acc.
+// It writes the keep decisions as bytes 0/1 at m.
+//
+//go:noescape
+func fwd64BytesAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// fwd64NoneNTAVX512 is fwd64NoneAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+//
+//go:noescape
+func fwd64NoneNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// fwd64BitsNTAVX512 is fwd64BitsAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+// It writes the keep bits, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// in acc.
+//
+//go:noescape
+func fwd64BitsNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// fwd64BytesNTAVX512 is fwd64BytesAVX512 with non-temporal stores to y, which must
+// be 64-byte aligned.
+// It writes the keep decisions as bytes 0/1 at m.
+//
+//go:noescape
+func fwd64BytesNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
+
+// keepBitsAVX512 writes the keep bits of 64*groups elements whose first stream
+// word starts a Philox block, shifted left by p's bit position, through the
+// 64-bit accumulator acc, 8 bytes per group at k, and returns the bits left in acc.
+//
+//go:noescape
+func keepBitsAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+
+// keepBytesAVX512 sets k[i] to 1 if element i is kept, else 0, for 64*groups elements
+// whose first stream word starts a Philox block.
+//
+//go:noescape
+func keepBytesAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
+
+// wordsAVX512 sets w[i] to stream word i of the span (a test hook: the Philox
+// core and word order of the kernels, without the keep decision).
+//
+//go:noescape
+func wordsAVX512(p *[25][8]uint32, w *uint32, groups int)
+
+// fused32AVX512 runs 16*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32AVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32RAVX512 runs 16*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32RAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32BAVX512 runs 16*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32BAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32BRAVX512 runs 16*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32BRAVX512(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha32AVX512 sets y = keep ? (a·x) + b : d for 16*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha32AVX512(y *float32, x *float32, bits *byte, blocks int, a float32, b float32, d float32)
+
+// fused64AVX512 runs 8*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64AVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64RAVX512 runs 8*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64RAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64BAVX512 runs 8*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64BAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64BRAVX512 runs 8*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64BRAVX512(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// alpha64AVX512 sets y = keep ? (a·x) + b : d for 8*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha64AVX512(y *float64, x *float64, bits *byte, blocks int, a float64, b float64, d float64)
+
+// fused16fAVX512 runs 16*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fRAVX512 runs 16*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fBAVX512 runs 16*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fBAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fBRAVX512 runs 16*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fBRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha16fAVX512 sets y = keep ? (a·x) + b : d for 16*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha16fAVX512(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+
+// fused16bAVX512 runs 16*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bRAVX512 runs 16*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bBAVX512 runs 16*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bBAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bBRAVX512 runs 16*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-16) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bBRAVX512(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha16bAVX512 sets y = keep ? (a·x) + b : d for 16*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha16bAVX512(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+
+// fused32AVX2 runs 8*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32AVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32RAVX2 runs 8*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32RAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32BAVX2 runs 8*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32BAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// fused32BRAVX2 runs 8*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused32BRAVX2(y *float32, x *float32, r *float32, bias *float32, ext *float32, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha32AVX2 sets y = keep ? (a·x) + b : d for 8*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha32AVX2(y *float32, x *float32, bits *byte, blocks int, a float32, b float32, d float32)
+
+// fused64AVX2 runs 8*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64AVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64RAVX2 runs 8*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64RAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64BAVX2 runs 8*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64BAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// fused64BRAVX2 runs 8*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused64BRAVX2(y *float64, x *float64, r *float64, bias *float64, ext *float64, bits *byte, blocks int, j int, l int, s float64)
+
+// alpha64AVX2 sets y = keep ? (a·x) + b : d for 8*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha64AVX2(y *float64, x *float64, bits *byte, blocks int, a float64, b float64, d float64)
+
+// fused16fAVX2 runs 8*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fRAVX2 runs 8*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fBAVX2 runs 8*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fBAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16fBRAVX2 runs 8*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16fBRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha16fAVX2 sets y = keep ? (a·x) + b : d for 8*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha16fAVX2(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)
+
+// fused16bAVX2 runs 8*blocks elements of the fused op (no bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bRAVX2 runs 8*blocks elements of the fused op (residual, no bias)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bBAVX2 runs 8*blocks elements of the fused op (bias, no residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bBAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// fused16bBRAVX2 runs 8*blocks elements of the fused op (bias and residual)
+// with the keep bits at bits; bias element j (of l) is the first element's,
+// and ext is the bias from element max(0, l-8) on, repeated to 32 elements.
+//
+//go:noescape
+func fused16bBRAVX2(y *uint16, x *uint16, r *uint16, bias *uint16, ext *uint16, bits *byte, blocks int, j int, l int, s float32)
+
+// alpha16bAVX2 sets y = keep ? (a·x) + b : d for 8*blocks elements, keep
+// being the bits at bits.
+//
+//go:noescape
+func alpha16bAVX2(y *uint16, x *uint16, bits *byte, blocks int, a float32, b float32, d float32)

@@ -113,17 +113,93 @@ func TestAVX2KnownAnswers(t *testing.T) {
 	}
 }
 
-// TestKernelsName checks the run-time choice: AVX2 where the CPU has it,
-// portable on request.
+// TestKernelsName checks the run-time choice: AVX-512, else AVX2 where the
+// CPU has them, capped by DROPOUT_CPU_KERNELS, portable on request.
 func TestKernelsName(t *testing.T) {
 	want := "portable"
-	if xcpu.X86.HasAVX2 && xcpu.X86.HasBMI2 {
+	switch {
+	case hasAVX512():
+		want = "avx512"
+	case xcpu.X86.HasAVX2 && xcpu.X86.HasBMI2:
 		want = "avx2"
 	}
+	t.Setenv("DROPOUT_CPU_KERNELS", "")
 	if got := New(dropout.Options{}).Kernels(); got != want {
 		t.Errorf("Kernels() = %q, want %q on this CPU", got, want)
 	}
 	if got := New(dropout.Options{Portable: true}).Kernels(); got != "portable" {
 		t.Errorf("with Options.Portable, Kernels() = %q", got)
 	}
+	t.Setenv("DROPOUT_CPU_KERNELS", "portable")
+	if got := New(dropout.Options{}).Kernels(); got != "portable" {
+		t.Errorf("with DROPOUT_CPU_KERNELS=portable, Kernels() = %q", got)
+	}
+	if want != "portable" {
+		t.Setenv("DROPOUT_CPU_KERNELS", "avx2")
+		if got := New(dropout.Options{}).Kernels(); got != "avx2" {
+			t.Errorf("with DROPOUT_CPU_KERNELS=avx2, Kernels() = %q", got)
+		}
+	}
+}
+
+// simdSets returns every SIMD kernel set this machine runs, whatever
+// DROPOUT_CPU_KERNELS says.
+func simdSets(t testing.TB) []kernels {
+	var sets []kernels
+	if xcpu.X86.HasAVX2 && xcpu.X86.HasBMI2 {
+		sets = append(sets, avx2)
+	}
+	if hasAVX512() {
+		sets = append(sets, avx512)
+	}
+	if len(sets) == 0 {
+		t.Skip("no SIMD kernels on this machine")
+	}
+	return sets
+}
+
+// TestSIMDSetsVsPortable compares every SIMD set of the machine (not only
+// the one New picks) with the portable kernels on lengths around both
+// group sizes (32 and 64), every phase of the first word in its block, and
+// counters across the end of the stream.
+func TestSIMDSetsVsPortable(t *testing.T) {
+	lengths := []int{0, 3, 31, 35, 63, 64, 67, 68, 127, 129, 130, 131, 200, 1027}
+	starts := []uint64{0, 1, 2, 3, 1<<34 - 33, math.MaxUint64 - 2, math.MaxUint64 - 70}
+	ps := []float64{0, 1, 0.5, 0x1p-32, 1 - 0x1p-32, 0.3333}
+	for _, k := range simdSets(t) {
+		n := 0
+		for _, l := range lengths {
+			for _, g := range starts {
+				for _, p := range ps {
+					for _, m := range []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.MaskBytes} {
+						n++
+						c := simdCase{n: l, g0: g, seed: uint64(n) * 0x9E3779B97F4A7C15, p: p, mask: m, f64: n%2 == 0, inPlac: n%5 == 0, nt: n/3%2 == 0}
+						compareSIMD(t, k, c)
+						c.f64 = !c.f64
+						compareSIMD(t, k, c)
+						if t.Failed() {
+							return
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzSIMDSetsVsPortable is FuzzSIMDvsPortable on every SIMD set.
+func FuzzSIMDSetsVsPortable(f *testing.F) {
+	f.Add(uint16(1000), uint64(0), uint64(1), 0.5, uint8(0), false)
+	f.Add(uint16(1001), uint64(3), uint64(42), 0.5, uint8(1), false)
+	f.Add(uint16(129), uint64(2), uint64(7), 0.25, uint8(2), true)
+	f.Add(uint16(4096), uint64(1<<34-7), uint64(0xDEADBEEF), 0.1, uint8(1), true)
+	f.Fuzz(func(t *testing.T, n uint16, g0, seed uint64, p float64, mask uint8, f64 bool) {
+		if !(p >= 0 && p <= 1) {
+			p = 0.5
+		}
+		for _, k := range simdSets(t) {
+			compareSIMD(t, k, simdCase{n: int(n), g0: g0, seed: seed, p: p,
+				mask: dropout.MaskFormat(mask % 3), f64: f64, inPlac: seed&1 != 0, nt: seed&2 != 0})
+		}
+	})
 }

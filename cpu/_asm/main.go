@@ -1,5 +1,7 @@
-// Command _asm generates the AVX2 dropout kernels of package cpu
-// (../philox_amd64.s and ../philox_amd64_stubs.go) with avo.
+// Command _asm generates the AVX2 and AVX-512 dropout kernels of package
+// cpu (../philox_amd64.s and ../philox_amd64_stubs.go) with avo: the AVX2
+// Philox kernels here, their AVX-512 forms in avx512.go, and the tile
+// kernels of the 16-bit, alpha and fused ops for both in tiles.go.
 //
 // Run it through go generate in the cpu directory, or by hand:
 //
@@ -39,6 +41,11 @@
 // y, for outputs far larger than the caches. The backward kernels for
 // stored masks (bwd*) have no Philox: they expand a bit or byte mask into
 // lane masks. wordsAVX2 and blocksAVX2 are test hooks for the Philox core.
+//
+// The forward kernels prefetch x prefetchAhead bytes ahead (and the
+// AVX-512 ones load an iteration's x before its Philox work): the Philox
+// instructions between loads otherwise fill the out-of-order window, and
+// one core streamed at a third of its copy's bandwidth.
 package main
 
 import (
@@ -291,6 +298,21 @@ func storeBits(m reg.Register, acc, h reg.GPVirtual, k []reg.VecVirtual) {
 	SHRQ(U8(2*8*sets), acc)
 }
 
+// prefetchAhead is how far ahead of its loads, in bytes, a forward kernel
+// prefetches x. The Philox work between an iteration's loads leaves the
+// out-of-order window room for few of them, so that without prefetches one
+// core streamed at about a third of its copy's bandwidth (the
+// BenchmarkRooflineThread of package cpu).
+const prefetchAhead = 8192
+
+// prefetch issues a PREFETCHNTA for each cache line of the n bytes at
+// prefetchAhead past p.
+func prefetch(p reg.Register, n int) {
+	for off := 0; off < n; off += 64 {
+		PREFETCHNTA(Mem{Base: p, Disp: prefetchAhead + off})
+	}
+}
+
 type mask int
 
 const (
@@ -339,6 +361,7 @@ func fwd(size int, f mask, nt bool) {
 	JZ(LabelRef(name + "_done"))
 
 	Label(name + "_loop")
+	prefetch(xp, group*size)
 	e := philox(p, m0r, m1r, cb)
 	k := keepMasks(p, e)
 	for j := range k {
@@ -482,14 +505,28 @@ func bwd(size int, f mask) {
 	RET()
 }
 
-func keepKernel() {
-	name := "keepBytesAVX2"
-	text(name, "func(p "+params+", k *byte, groups int)",
-		fmt.Sprintf("%s sets k[i] to 1 if element i is kept, else 0, for %d*groups elements", name, group),
-		"whose first stream word starts a Philox block.")
+// keepKernel generates keepBytesAVX2 (the keep decisions as bytes 0/1) or
+// keepBitsAVX2 (as bits through the accumulator, like the forward kernels).
+func keepKernel(f mask) {
+	name := "keep" + f.String() + "AVX2"
+	if f == maskBytes {
+		text(name, "func(p "+params+", k *byte, groups int)",
+			fmt.Sprintf("%s sets k[i] to 1 if element i is kept, else 0, for %d*groups elements", name, group),
+			"whose first stream word starts a Philox block.")
+	} else {
+		text(name, "func(p "+params+", k *byte, groups int, acc uint64) uint64",
+			fmt.Sprintf("%s writes the keep bits of %d*groups elements whose first stream", name, group),
+			"word starts a Philox block, shifted left by p's bit position, through the",
+			"64-bit accumulator acc, 4 bytes per group at k, and returns the bits left in acc.")
+	}
 	p := Load(Param("p"), GP64())
 	kp := Load(Param("k"), GP64())
 	n := Load(Param("groups"), GP64())
+	acc, h := GP64(), GP64()
+	if f == maskBits {
+		Load(Param("acc"), acc)
+		MOVQ(Mem{Base: p, Disp: offShift}, h)
+	}
 	m0r, m1r := multipliers()
 	cb := YMM()
 	VMOVDQU(Mem{Base: p, Disp: offCtr}, cb)
@@ -497,12 +534,20 @@ func keepKernel() {
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
 	e := philox(p, m0r, m1r, cb)
-	storeBytes(kp, keepMasks(p, e))
-	ADDQ(U32(group), kp)
+	if f == maskBytes {
+		storeBytes(kp, keepMasks(p, e))
+		ADDQ(U32(group), kp)
+	} else {
+		storeBits(kp, acc, h, keepMasks(p, e))
+		ADDQ(U32(group/8), kp)
+	}
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
 	VZEROUPPER()
+	if f == maskBits {
+		Store(acc, ReturnIndex(0))
+	}
 	RET()
 }
 
@@ -582,8 +627,10 @@ func main() {
 			bwd(size, f)
 		}
 	}
-	keepKernel()
+	keepKernel(maskBytes)
+	keepKernel(maskBits)
 	wordsKernel()
 	blocksKernel()
+	main512()
 	Generate()
 }
