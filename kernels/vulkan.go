@@ -25,14 +25,19 @@ type GLSLShader struct {
 //     selects the mode (0 regenerate, 1 write bits, 2 write bytes,
 //     3 read bits, 4 read bytes)
 //   - mask: writes a bits (1) or bytes (2) mask only, the first pass of a
-//     noise-shape call
+//     noise-shape call and a region's mask (through a word map)
 //   - apply: applies a broadcast bits (1) or bytes (2) mask
+//   - empty: does nothing (the floor of a dispatch's submit-and-wait)
 //   - philox_kat: the Philox4x32-10 known-answer test (0), and the test
 //     of the stream's block arithmetic, which wraps the 62-bit block
 //     counter from 2^62-1 to 0 (1)
 //
 // and the float64 variants dropout_f64 and apply_f64. All share
-// glsl/common.glsl: Philox, the keep rule and the push-constant block.
+// glsl/common.glsl: Philox, the keep rule and the push-constant block; the
+// data shaders share glsl/elem.glsl, the element arithmetic. Constant 1
+// of the data shaders is the call's flags (p = 1, p = 0, alpha, bias,
+// residual) and constant 2 the data type (0 float32, 1 float16,
+// 2 bfloat16; 16-bit values packed two to a 32-bit word).
 var GLSLShaders = []GLSLShader{
 	{"dropout", "dropout.comp", false},
 	{"dropout_f64", "dropout.comp", true},
@@ -40,6 +45,7 @@ var GLSLShaders = []GLSLShader{
 	{"apply", "apply.comp", false},
 	{"apply_f64", "apply.comp", true},
 	{"philox_kat", "philox_kat.comp", false},
+	{"empty", "empty.comp", false},
 }
 
 //go:embed glsl/*.spv

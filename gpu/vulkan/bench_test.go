@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
 
 // benchSizes are the float32 element counts of the benchmarks.
@@ -91,10 +92,75 @@ func BenchmarkCopy(b *testing.B) {
 }
 
 func benchBuffer(b *testing.B, be *Backend, n int) dropout.Buffer {
-	buf, err := be.Alloc(dropout.Float32, n)
+	return benchBufferOf(b, be, dropout.Float32, n)
+}
+
+func benchBufferOf(b *testing.B, be *Backend, dt dropout.DType, n int) dropout.Buffer {
+	buf, err := be.Alloc(dt, n)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { buf.Release() })
 	return buf
+}
+
+// BenchmarkMaskFormats measures forward float32 dropout on device-resident
+// buffers for each mask format (the mask a device buffer too): the
+// throughput at 2^24 elements and the per-call rate of small (4096-element)
+// synchronous calls, where submission overhead dominates.
+func BenchmarkMaskFormats(b *testing.B) {
+	be := openBench(b)
+	for _, n := range []int{4096, 1 << 24} {
+		for _, f := range []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.MaskBytes} {
+			b.Run(fmt.Sprintf("%v/n=%d", f, n), func(b *testing.B) {
+				x, y := benchBuffer(b, be, n), benchBuffer(b, be, n)
+				var m dropout.Tensor
+				if f != dropout.MaskNone {
+					m = benchBufferOf(b, be, dropout.Uint8, f.Bytes(n))
+				}
+				p := dropout.Params{P: 0.1, Seed: 1, Mask: f}
+				report(b, n)
+				for b.Loop() {
+					if err := be.Forward(y, x, m, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+			})
+		}
+	}
+}
+
+// BenchmarkEmptyDispatch measures the floor of a synchronous call: one
+// dispatch of a shader that does nothing (kernels/glsl/empty.comp, one work
+// group), bound as the dropout shaders are, submitted and waited for.
+func BenchmarkEmptyDispatch(b *testing.B) {
+	be := openBench(b)
+	d := be.dev
+	eq, err := d.NewQueue()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eq.Release()
+	q := eq.(*vkQueue)
+	alg, err := d.alg(algKey{module: "empty"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dummy := vkx.Range{Buf: d.dummy, Size: d.dummy.Size}
+	r := [vkx.Bindings]vkx.Range{dummy, dummy, dummy, dummy, dummy}
+	var pc push
+	for b.Loop() {
+		set, err := q.seq.Bind(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := q.seq.Dispatch(alg, set, &pc.w, vkx.WorkGroup); err != nil {
+			b.Fatal(err)
+		}
+		if err := q.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
 }

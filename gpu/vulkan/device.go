@@ -29,8 +29,10 @@ type vkDevice struct {
 	l     *vkx.Layout
 	f64   bool
 	lim   limits
-	dummy *vkx.Buffer // bound where a shader's binding is unused
-	algs  map[algKey]*pipeline
+	dummy *vkx.Buffer     // bound where a shader's binding is unused
+	mods  map[algKey]bool // the modules and modes the device has (flags and dt zero)
+	algMu sync.Mutex
+	algs  map[algKey]*pipeline // built or being built
 	mem   heaps
 
 	valMu sync.Mutex
@@ -63,9 +65,12 @@ const (
 	modeBytes = 2
 )
 
+// algKey names a pipeline: a module and its specialization constants.
 type algKey struct {
 	module string
-	mode   uint32
+	mode   uint32 // constant 0
+	flags  uint32 // constant 1 (data shaders)
+	dt     uint32 // constant 2 (data shaders)
 }
 
 // pipeline is one compute pipeline, built on first use.
@@ -74,7 +79,7 @@ type pipeline struct {
 	a  *vkx.Algorithm
 }
 
-// modules lists the pipelines: module, modes, and whether it is float64.
+// modules lists the shader modules: module, modes, and whether it is float64.
 var modules = []struct {
 	module string
 	modes  []uint32
@@ -85,12 +90,13 @@ var modules = []struct {
 	{"mask", []uint32{modeBits, modeBytes}, false},
 	{"apply", []uint32{modeBits, modeBytes}, false},
 	{"apply_f64", []uint32{modeBits, modeBytes}, true},
+	{"empty", []uint32{0}, false},
 }
 
 // newDevice creates the logical device on phys (device i of in), its
 // layout and placeholder buffer. On error it destroys what it made and in.
 func newDevice(in *vkx.Instance, i int, phys vkx.PhysicalDevice, cfg config) (_ *vkDevice, err error) {
-	d := &vkDevice{in: in, f64: phys.Float64, algs: map[algKey]*pipeline{}, queues: map[*vkQueue]struct{}{}}
+	d := &vkDevice{in: in, f64: phys.Float64, mods: map[algKey]bool{}, algs: map[algKey]*pipeline{}, queues: map[*vkQueue]struct{}{}}
 	d.mem.init(cfg.heapLimit)
 	defer func() {
 		if err != nil {
@@ -114,7 +120,7 @@ func newDevice(in *vkx.Instance, i int, phys vkx.PhysicalDevice, cfg config) (_ 
 			return nil, err
 		}
 		for _, mode := range p.modes {
-			d.algs[algKey{p.module, mode}] = &pipeline{}
+			d.mods[algKey{module: p.module, mode: mode}] = true
 		}
 	}
 	d.lim = newLimits(phys, d.m.MaxInvocations())
@@ -184,24 +190,30 @@ func (d *vkDevice) Close() error {
 	return err
 }
 
-// alg returns the pipeline of module in mode, building it on first use.
-// Pipelines are built once per backend (a CPU implementation such as
-// lavapipe compiles each one, so Open builds none).
-func (d *vkDevice) alg(module string, mode uint32) (*vkx.Algorithm, error) {
-	p := d.algs[algKey{module, mode}]
-	if p == nil {
-		return nil, fmt.Errorf("vulkan: internal error: no pipeline %s mode %d", module, mode)
+// alg returns the pipeline of key, building it on first use. Pipelines
+// are built once per backend and specialization (a CPU implementation such
+// as lavapipe compiles each one, so Open builds none).
+func (d *vkDevice) alg(key algKey) (*vkx.Algorithm, error) {
+	if !d.mods[algKey{module: key.module, mode: key.mode}] {
+		return nil, fmt.Errorf("vulkan: internal error: no pipeline %s mode %d", key.module, key.mode)
 	}
+	d.algMu.Lock()
+	p := d.algs[key]
+	if p == nil {
+		p = &pipeline{}
+		d.algs[key] = p
+	}
+	d.algMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.a == nil {
-		spv, err := kernels.SPIRV(module)
+		spv, err := kernels.SPIRV(key.module)
 		if err != nil {
 			return nil, err
 		}
-		a, err := d.l.NewAlgorithm(spv, mode)
+		a, err := d.l.NewAlgorithm(spv, [vkx.SpecConstants]uint32{key.mode, key.flags, key.dt, d.lim.run})
 		if err != nil {
-			return nil, fmt.Errorf("building %s mode %d: %w", module, mode, err)
+			return nil, fmt.Errorf("building %s mode %d flags %#x type %d: %w", key.module, key.mode, key.flags, key.dt, err)
 		}
 		p.a = a
 	}

@@ -66,15 +66,16 @@ func TestInfo(t *testing.T) {
 	want := devs[got.Index]
 	c := got.Caps
 	if !slices.Equal(c.DTypes, want.Caps.DTypes) || !slices.Equal(c.MaskFormats, want.Caps.MaskFormats) ||
-		c.NoiseShape != want.Caps.NoiseShape || c.Alpha != want.Caps.Alpha || c.Foreign != want.Caps.Foreign || c.MaxElements != want.Caps.MaxElements {
+		c.NoiseShape != want.Caps.NoiseShape || c.Alpha != want.Caps.Alpha || c.Fused != want.Caps.Fused || c.Regions != want.Caps.Regions || c.Foreign != want.Caps.Foreign || c.MaxElements != want.Caps.MaxElements {
 		t.Errorf("Backend.Device().Caps = %v, Driver.Devices() says %v", c, want.Caps)
 	}
 	wantTypes := []dropout.DType{dropout.Float32}
 	if b.dev.f64 {
 		wantTypes = append(wantTypes, dropout.Float64)
 	}
+	wantTypes = append(wantTypes, dropout.Float16, dropout.BFloat16)
 	if !slices.Equal(c.DTypes, wantTypes) || !slices.Equal(c.DTypes, b.DTypes()) || !slices.Equal(c.MaskFormats, dropout.AllMaskFormats()) ||
-		!c.NoiseShape || c.Alpha || c.Foreign || c.MaxElements != 0 {
+		!c.NoiseShape || !c.Alpha || !c.Fused || !c.Regions || c.Foreign || c.MaxElements != 0 {
 		t.Errorf("capabilities %v (%+v)", c, c)
 	}
 	for _, dt := range []dropout.DType{dropout.Float32, dropout.Float64, dropout.Float16} {
@@ -83,8 +84,8 @@ func TestInfo(t *testing.T) {
 			t.Errorf("Supports(%v) = %v (%s)", dt, ok, why)
 		}
 	}
-	if ok, _ := c.Supports(dropout.Float32, dropout.MaskNone, false, true); ok {
-		t.Error("alpha dropout is supported")
+	if ok, why := c.Supports(dropout.BFloat16, dropout.MaskNone, false, true); !ok {
+		t.Errorf("alpha dropout of bfloat16 is not supported: %s", why)
 	}
 	t.Logf("%s: %v", got.Name, c)
 }

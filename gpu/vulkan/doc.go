@@ -24,12 +24,15 @@
 // what to install. Building with CGO_ENABLED=0 or the novulkan tag gives a
 // Driver that always reports unavailable.
 //
-// DeviceInfo.Caps, from Driver.Devices as from Backend.Device: float32, and
-// float64 where the device has shaderFloat64 (lavapipe does; elsewhere
-// float64 is dropout.ErrDType); every mask format; noise shapes; no alpha
-// dropout (dropout.ErrUnsupported); no foreign objects. MaxElements is 0:
-// calls of any size are split into launches; only noise-shape calls are
-// bounded (below).
+// DeviceInfo.Caps, from Driver.Devices as from Backend.Device: float32,
+// float16 and bfloat16 (packed two to a 32-bit word: no 16-bit storage
+// feature needed), and float64 where the device has shaderFloat64
+// (lavapipe does; elsewhere float64 is dropout.ErrDType); every mask
+// format; noise shapes; alpha dropout; the fused bias + dropout + residual
+// (ForwardFused); regions; no foreign objects. MaxElements is 0: calls of
+// any size are split into launches; only noise-shape calls (at most 9
+// canonical axes) and region word maps (at most 5 canonical axes) are
+// bounded, with dropout.ErrUnsupported.
 //
 // # Conventions
 //
@@ -96,25 +99,32 @@
 // GenBits and GenBytes are dropout.comp in modes 0, 1 and 2, ReadBits and
 // ReadBytes modes 3 and 4, MaskBits and MaskBytes mask.comp, ApplyBits and
 // ApplyBytes apply.comp (the canonical dims and broadcast bits in push
-// constants), Copy vkCmdCopyBuffer and Zero vkCmdFillBuffer; p = 1 is the
-// flag F_DROPALL (T = 2^32 does not fit 32 bits) and p = 0 with a mask the
-// flag F_COPY. Without a mask (and for backward by regeneration)
-// invocation t of a dispatch owns Philox block t of the launch's stream,
-// so there is exactly one Philox call per 4 stream words whatever the
-// offset; when the offset is a multiple of 4 the block's words are a
-// whole, 16-byte aligned quad of elements, loaded and stored as one
-// vector. With a bit mask an invocation owns 32 elements (one mask word),
-// with a byte mask 4 (one word of 4 bytes), so no two invocations write
-// the same word. The shaders loop over their items with a grid stride, so
+// constants; a region's word map too, for mask.comp), Copy vkCmdCopyBuffer
+// and Zero vkCmdFillBuffer. The call's kind is specialization constants,
+// so the hot path tests none of it: p = 1 is the flag F_DROPALL (T = 2^32
+// does not fit 32 bits), p = 0 with a mask F_COPY, alpha dropout F_ALPHA,
+// the fused bias and residual F_BIAS and F_RESID, and the data type
+// (float32, float16, bfloat16) constant 2; each combination is a pipeline
+// built on first use. Except when writing a bit mask, invocation t owns
+// elements 4t .. 4t+3: a 16-byte aligned quad of float32 (two words of
+// 16-bit data), one word of a byte mask, and the Philox block of its
+// stream words (two blocks when the offset is not a multiple of 4). With a
+// bit mask an invocation owns 32 elements (one mask word). No two
+// invocations write the same word; 16-bit data views start on an even
+// element, and a launch that ends inside a word keeps the word's other
+// half. 16-bit values are widened and rounded to nearest even with integer
+// operations (kernels/glsl/elem.glsl); alpha dropout's product is rounded
+// before its add (precise: no fused multiply-add). The shaders loop over their items with a grid stride, so
 // a dispatch uses no more invocations than fill the device (a few hundred
 // work groups on a CPU implementation, where each one costs). Stream words
 // are 64-bit and wrap modulo 2^64, so Philox block counters wrap modulo
 // 2^62: every shader steps through blocks with blockAt
 // (kernels/glsl/common.glsl), so a call at offset 2^64-6 uses block
-// 2^62-1 and then block 0, as the reference does. Subnormal float32 inputs
-// are multiplied exactly in integer arithmetic, so devices that flush
-// subnormals still match the reference; float64 relies on the device
-// (lavapipe keeps float64 subnormals).
+// 2^62-1 and then block 0, as the reference does. Float32 products and
+// sums whose operand or result may be subnormal (an exponent test, off
+// the hot path) are computed exactly with integer arithmetic or scaled by
+// 2^64, so devices that flush subnormals still match the reference;
+// float64 relies on the device (lavapipe keeps float64 subnormals).
 //
 // # Large tensors
 //

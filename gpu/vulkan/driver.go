@@ -115,21 +115,26 @@ func deviceInfo(i int, d vkx.PhysicalDevice) dropout.DeviceInfo {
 		MaxAlloc: maxAlloc,
 		// Any tensor a call's memory allows: calls are split into
 		// launches; noise-shape calls alone are bounded (fewer than 2^32
-		// elements, at most 12 canonical axes) and say so with
+		// elements, at most 9 canonical axes), and so are region word
+		// maps (at most 5 canonical axes); they say so with
 		// ErrUnsupported, not a smaller MaxElements for every call.
 		Caps: dropout.Capabilities{
 			DTypes:      dtypes(d),
 			MaskFormats: slices.Clone(dropout.AllMaskFormats()),
 			NoiseShape:  true,
+			Alpha:       true,
+			Fused:       true,
+			Regions:     true,
 		},
 	}
 }
 
-// dtypes returns the data types the shaders take on d: float32, and
-// float64 where d has shaderFloat64.
+// dtypes returns the data types the shaders take on d: float32, float16
+// and bfloat16 (packed two to a 32-bit word, so no 16-bit storage feature
+// is needed), and float64 where d has shaderFloat64.
 func dtypes(d vkx.PhysicalDevice) []dropout.DType {
 	if d.Float64 {
-		return []dropout.DType{dropout.Float32, dropout.Float64}
+		return []dropout.DType{dropout.Float32, dropout.Float64, dropout.Float16, dropout.BFloat16}
 	}
-	return []dropout.DType{dropout.Float32}
+	return []dropout.DType{dropout.Float32, dropout.Float16, dropout.BFloat16}
 }

@@ -1,7 +1,9 @@
 #version 450
-// apply.comp: y = keep ? x*s : 0 where element i reads mask element
-// MaskIndex(i) of a broadcast (noise-shape) mask, the canonical dims and
-// broadcast flags in the push constants (dropout.Plan's Dims and Bcast).
+// apply.comp: y = keep ? x*s : 0 (and the variants of elem.glsl) where
+// element i reads mask element MaskIndex(I0 + i) of a broadcast
+// (noise-shape) mask, the canonical dims and broadcast flags in the push
+// constants (driver.Plan's Dims and Bcast). Item t owns elements
+// 4t .. 4t+3; an invocation runs RUN consecutive items per step.
 //
 //   MODE 1: the mask is bits; MODE 2: bytes.
 //
@@ -11,12 +13,9 @@ layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 1u;
 
 #include "common.glsl"
+#include "elem.glsl"
 
-layout(std430, set = 0, binding = 0) readonly buffer XB { ELEM x[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer YB { ELEM y[]; };
-layout(std430, set = 0, binding = 2) readonly buffer MB { uint m[]; };
-
-void item(uint e) {
+bool keepAt(uint e) {
     uint i = pc.i0 + e;
     uint j = 0u, stride = 1u;
     for (int d = int(pc.ndims) - 1; d >= 0; d--) {
@@ -28,17 +27,28 @@ void item(uint e) {
             stride *= n;
         }
     }
-    bool keep;
     if (MODE == 1u) {
-        keep = (m[pc.mBase + (j >> 5)] >> (j & 31u) & 1u) != 0u;
-    } else {
-        keep = (m[pc.mBase + (j >> 2)] >> ((j & 3u) * 8u) & 0xffu) != 0u;
+        return (m[pc.mBase + (j >> 5)] >> (j & 31u) & 1u) != 0u;
     }
-    y[pc.yBase + e] = outv(x[pc.xBase + e], keep);
+    return (m[pc.mBase + (j >> 2)] >> ((j & 3u) * 8u) & 0xffu) != 0u;
+}
+
+void quadAt(uint t) {
+    uint e0 = 4u * t;
+    uint cnt = min(4u, pc.count - e0);
+    uint bits = 0u;
+    for (uint i = 0u; i < cnt; i++) {
+        bits |= uint(keepAt(e0 + i)) << i;
+    }
+    quad(e0, cnt, bits);
 }
 
 void main() {
-    for (uint e = invocation(); e < pc.count; e += stride()) {
-        item(e);
+    uint nq = (pc.count + 3u) >> 2;
+    uint n = (nq + RUN - 1u) / RUN;
+    for (uint t = invocation() * RUN; t < n * RUN; t += stride() * RUN) {
+        for (uint q = t; q < min(t + RUN, nq); q++) {
+            quadAt(q);
+        }
     }
 }

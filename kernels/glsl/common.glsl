@@ -2,26 +2,53 @@
 // every dropout compute shader (CONTRACT.md). Included by the .comp
 // files; the Go side (gpu/vulkan) fills the push constants in the same order.
 
-// Push constants, 108 bytes, the same block in every shader so that one
-// pipeline layout serves all pipelines.
+#extension GL_EXT_control_flow_attributes : require
+
+// Push constants, 128 bytes (the least maxPushConstantsSize), one range in
+// the shared pipeline layout. The data shaders (dropout.comp, apply.comp)
+// use the block PC below; mask.comp declares its own block with the same
+// first ten words (MASK_PC).
+#ifndef MASK_PC
 layout(push_constant) uniform PC {
-    uint count;  // elements (mask elements for mask.comp) of this dispatch
-    uint xBase;  // index of element 0 in X (binding 0)
-    uint yBase;  // index of element 0 in Y (binding 1)
-    uint mBase;  // index of the first 32-bit mask word in M (binding 2)
-    uvec2 off;   // stream word of element 0 (lo, hi)
-    uvec2 seed;  // Philox key (lo32(seed), hi32(seed))
-    uint thresh; // keep iff word >= thresh, unless flags & F_DROPALL
-    uint flags;  // F_DROPALL, F_COPY
-    uvec2 scale; // float32 bits in .x; float64 bits in (.x, .y)
-    uint i0;     // apply.comp: global element index of element 0
-    uint ndims;  // apply.comp: canonical broadcast dims
-    uint bmask;  // apply.comp: bit d set where dims[d] is broadcast
-    uint dims[12];
+    uint count;   // elements (quads' elements) of this dispatch
+    uint xBase;   // index of element 0 in X (binding 0)
+    uint yBase;   // index of element 0 in Y (binding 1)
+    uint mBase;   // index of the first 32-bit mask word in M (binding 2)
+    uvec2 off;    // stream word of element 0 (lo, hi)
+    uvec2 seed;   // Philox key (lo32(seed), hi32(seed))
+    uint thresh;  // keep iff word >= thresh, unless F_DROPALL
+    uint pad0;
+    uvec2 scale;  // s (alpha dropout: A); float32 bits in .x, float64 bits in (.x, .y)
+    uvec2 alphaB; // alpha dropout: B, the kept element's offset
+    uvec2 alphaD; // alpha dropout: D, a dropped element
+    uint bBase;   // index of bias element 0 in B (binding 3)
+    uint rBase;   // index of element 0 in R (binding 4)
+    uint biasLen; // bias elements
+    uint bias0;   // bias element of element 0: I0 mod biasLen
+    uint i0;      // apply.comp: tensor element of element 0
+    uint ndims;   // apply.comp: canonical broadcast dims
+    uint bmask;   // apply.comp: bit d set where dims[d] is broadcast
+    uint dims[9];
 } pc;
+#endif
+
+// Specialization constants: constant 0 is each shader's MODE; FLAGS and
+// DT are the call's kind, so the hot path carries no test of them.
+layout(constant_id = 1) const uint FLAGS = 0u;
+layout(constant_id = 2) const uint DT = 0u; // DT_F32, DT_F16, DT_BF16 (F64 builds: unused)
+// RUN is the quads (or byte-mask words) one work item covers: 1 on a GPU
+// (neighbouring invocations touch neighbouring 16 bytes), more on a CPU
+// implementation such as lavapipe, which pays per item.
+layout(constant_id = 3) const uint RUN = 1u;
 
 const uint F_DROPALL = 1u; // p = 1: T = 2^32 does not fit a uint, drop everything
 const uint F_COPY = 2u;    // p = 0: kept elements are bit copies
+const uint F_ALPHA = 4u;   // alpha dropout: kept A*x + B, dropped D
+const uint F_BIAS = 8u;    // fused: t = x + b replaces x
+const uint F_RESID = 16u;  // fused: y = r + u
+const uint DT_F32 = 0u;
+const uint DT_F16 = 1u;
+const uint DT_BF16 = 2u;
 
 // The invocation index over a 2D grid of work groups of WG invocations
 // (the host spreads large dispatches over y).
@@ -71,7 +98,7 @@ uvec2 blockAt(uvec2 g, uint d) {
 // block returns stream words 4b .. 4b+3 of the call's seed.
 uvec4 block(uvec2 b) { return philox(uvec4(b.x, b.y, 0u, 0u), pc.seed); }
 
-bool keepWord(uint w) { return (pc.flags & F_DROPALL) == 0u && w >= pc.thresh; }
+bool keepWord(uint w) { return (FLAGS & F_DROPALL) == 0u && w >= pc.thresh; }
 
 // keepBits returns bit i set iff stream word g+i is kept, for i < cnt <= 32,
 // with one Philox call per block of 4 stream words touched.
@@ -91,65 +118,30 @@ uint keepBits(uvec2 g, uint cnt) {
     return bits;
 }
 
+// keep4 returns the keep bits of elements 4t .. 4t+cnt-1 from the stream.
+uint keep4(uint t, uint cnt) {
+    if ((FLAGS & F_COPY) != 0u) {
+        return (1u << cnt) - 1u; // p = 0 keeps everything: no need for the stream
+    }
+    if ((FLAGS & F_DROPALL) != 0u) {
+        return 0u;
+    }
+    uint phase = pc.off.x & 3u;
+    uvec4 w = block(blockAt(pc.off, t)); // the block of word off + 4t
+    if (phase != 0u) {
+        // words off+4t .. off+4t+3 straddle two blocks
+        uvec4 v = block(blockAt(pc.off, t + 1u));
+        uvec4 all0 = w, all1 = v;
+        uint a[8] = uint[8](all0.x, all0.y, all0.z, all0.w, all1.x, all1.y, all1.z, all1.w);
+        w = uvec4(a[phase], a[phase + 1u], a[phase + 2u], a[phase + 3u]);
+    }
+    uint bits = uint(keepWord(w.x)) | uint(keepWord(w.y)) << 1 | uint(keepWord(w.z)) << 2 | uint(keepWord(w.w)) << 3;
+    return bits & ((1u << cnt) - 1u);
+}
+
 // bytesWord returns keep bits 0..3 as a word of 4 mask bytes (0 or 1 each).
 uint bytesWord(uint bits) {
     return (bits & 1u) | (bits >> 1 & 1u) << 8 | (bits >> 2 & 1u) << 16 | (bits >> 3 & 1u) << 24;
 }
 
-#ifdef F64
-// Float64 data: elements are uvec2 (lo, hi) bit patterns.
-#extension GL_ARB_gpu_shader_fp64 : require
-#define ELEM uvec2
-ELEM scaled(ELEM x) {
-    return unpackDouble2x32(packDouble2x32(x) * packDouble2x32(pc.scale));
-}
-#else
-#define ELEM uint
-// mulSubnormal returns x*s correctly rounded for a subnormal x, in integer
-// arithmetic where needed, since devices may flush subnormal operands.
-// s >= 1 or s = 0 (p = 1), so a normal x gives a normal result or a zero
-// and needs no such care.
-uint mulSubnormal(uint xb) {
-    uint sign = xb & 0x80000000u;
-    uint m = xb & 0x007fffffu; // x = m * 2^-149
-    uint sb = pc.scale.x;
-    if (sb == 0u) {
-        return sign; // s = 0 (p = 1, a kept element of a caller's mask): x*0 = 0 of x's sign
-    }
-    float p = float(m) * uintBitsToFloat(sb); // m >= 1: a normal product
-    if (p >= 8388608.0) {
-        // x*s >= 2^-126 (up to rounding on the same grid): p * 2^-149 is
-        // exact by moving the exponent.
-        return sign | (floatBitsToUint(p) - (149u << 23));
-    }
-    // x*s < 2^-126: round m*s to an integer (the subnormal's bits), ties to even.
-    uint S = (sb & 0x007fffffu) | 0x00800000u;
-    uint k = 150u - ((sb >> 23) & 0xffu); // s = S * 2^-k, 1 <= k <= 23 here
-    uint hi, lo;
-    umulExtended(m, S, hi, lo);
-    uint q = (lo >> k) | (hi << (32u - k));
-    uint rem = lo & ((1u << k) - 1u);
-    uint half_ = 1u << (k - 1u);
-    if (rem > half_ || (rem == half_ && (q & 1u) == 1u)) {
-        q++;
-    }
-    return sign | q;
-}
-ELEM scaled(uint xb) {
-    if ((xb & 0x7f800000u) == 0u && (xb & 0x007fffffu) != 0u) {
-        return mulSubnormal(xb);
-    }
-    return floatBitsToUint(uintBitsToFloat(xb) * uintBitsToFloat(pc.scale.x));
-}
-#endif
 
-// outv is y = keep ? x*s : +0, with p = 0 a bit copy.
-ELEM outv(ELEM x, bool keep) {
-    if (!keep) {
-        return ELEM(0u);
-    }
-    if ((pc.flags & F_COPY) != 0u) {
-        return x;
-    }
-    return scaled(x);
-}

@@ -1,15 +1,18 @@
 #version 450
-// dropout.comp: dropout without broadcasting, one pipeline per MODE.
+// dropout.comp: dropout without broadcasting, one pipeline per MODE (and
+// per FLAGS and DT, common.glsl).
 //
-//   MODE 0 GEN_NONE   y = keep ? x*s : 0, mask regenerated from the stream;
-//                     invocation t owns Philox block t of the call (one call
-//                     per 4 stream words), so unaligned offsets cost nothing.
-//   MODE 1 GEN_BITS   as GEN_NONE and writes the bit mask; invocation t owns
-//                     elements 32t .. 32t+31, that is mask word t.
-//   MODE 2 GEN_BYTES  writes the byte mask; invocation t owns elements
-//                     32t .. 32t+31, that is mask words 8t .. 8t+7.
-//   MODE 3 READ_BITS  keep from a stored bit mask (backward); elements 4t .. 4t+3.
-//   MODE 4 READ_BYTES keep from a stored byte mask (backward); elements 4t .. 4t+3.
+//   MODE 0 GEN_NONE   y from x, keep from the stream; no mask
+//   MODE 1 GEN_BITS   as GEN_NONE and writes the bit mask
+//   MODE 2 GEN_BYTES  as GEN_NONE and writes the byte mask
+//   MODE 3 READ_BITS  keep from a stored bit mask (backward)
+//   MODE 4 READ_BYTES keep from a stored byte mask (backward)
+//
+// Item t owns elements 4t .. 4t+3: one 16-byte access of float32 data,
+// one mask byte word, and the Philox block of their stream words (two
+// blocks where the call's offset is not a multiple of 4); an invocation
+// runs RUN consecutive items per grid-stride step. GEN_BITS lets
+// invocation t own the 32 elements of mask word t.
 //
 // Build with -DF64 for float64 data.
 #extension GL_GOOGLE_include_directive : require
@@ -17,74 +20,26 @@ layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0u;
 
 #include "common.glsl"
-
-layout(std430, set = 0, binding = 0) readonly buffer XB { ELEM x[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer YB { ELEM y[]; };
-layout(std430, set = 0, binding = 2) buffer MB { uint m[]; };
-#ifndef F64
-// The same bindings as 16-byte vectors, for whole aligned quads of float32.
-layout(std430, set = 0, binding = 0) readonly buffer XB4 { uvec4 x4[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer YB4 { uvec4 y4[]; };
-#endif
-
-// quads reports whether the bases allow 16-byte accesses.
-bool quads() {
-#ifdef F64
-    return false;
-#else
-    return ((pc.xBase | pc.yBase) & 3u) == 0u;
-#endif
-}
-
-// apply writes y for elements e0 .. e0+cnt-1 (e0 a multiple of 4) from keep bits.
-void apply(uint e0, uint cnt, uint bits) {
-    uint i = 0u;
-#ifndef F64
-    if (quads()) {
-        for (; i + 4u <= cnt; i += 4u) {
-            uint q = (e0 + i) >> 2;
-            uvec4 v = x4[(pc.xBase >> 2) + q];
-            y4[(pc.yBase >> 2) + q] = uvec4(outv(v.x, (bits >> i & 1u) != 0u), outv(v.y, (bits >> (i + 1u) & 1u) != 0u),
-                                            outv(v.z, (bits >> (i + 2u) & 1u) != 0u), outv(v.w, (bits >> (i + 3u) & 1u) != 0u));
-        }
-    }
-#endif
-    for (; i < cnt; i++) {
-        y[pc.yBase + e0 + i] = outv(x[pc.xBase + e0 + i], (bits >> i & 1u) != 0u);
-    }
-}
+#include "elem.glsl"
 
 void item(uint t) {
-    if (MODE == 0u) {
-        uint phase = pc.off.x & 3u;
-        uvec2 b = blockAt(pc.off, t);
-        // p = 0 keeps everything: no need for the stream
-        uvec4 w = (pc.flags & F_COPY) != 0u ? uvec4(0xffffffffu) : block(b);
-        if (phase == 0u && 4u * t + 4u <= pc.count) {
-            // the block's 4 words are the elements 4t .. 4t+3: one quad
-            apply(4u * t, 4u, uint(keepWord(w.x)) | uint(keepWord(w.y)) << 1 | uint(keepWord(w.z)) << 2 | uint(keepWord(w.w)) << 3);
-            return;
-        }
-        for (uint l = 0u; l < 4u; l++) {
-            int e = int(4u * t + l) - int(phase);
-            if (e >= 0 && uint(e) < pc.count) {
-                uint i = uint(e);
-                y[pc.yBase + i] = outv(x[pc.xBase + i], keepWord(w[l]));
-            }
+    if (MODE == 1u) {
+        uint e0 = 32u * t;
+        uint cnt = min(32u, pc.count - e0);
+        uint bits = COPY ? (cnt == 32u ? ~0u : (1u << cnt) - 1u) : keepBits(add64(pc.off, e0), cnt);
+        m[pc.mBase + t] = bits; // padding bits are zero
+        for (uint q = 0u; 4u * q < cnt; q++) {
+            quad(e0 + 4u * q, min(4u, cnt - 4u * q), bits >> (4u * q) & 0xfu);
         }
         return;
     }
-    uint per = MODE <= 2u ? 32u : 4u;
-    uint e0 = per * t;
-    uint cnt = min(per, pc.count - e0);
+    uint e0 = 4u * t;
+    uint cnt = min(4u, pc.count - e0);
     uint bits;
-    if (MODE == 1u) {
-        bits = keepBits(add64(pc.off, e0), cnt);
-        m[pc.mBase + t] = bits; // padding bits are zero
-    } else if (MODE == 2u) {
-        bits = keepBits(add64(pc.off, e0), cnt);
-        for (uint k = 0u; 4u * k < cnt; k++) {
-            m[pc.mBase + 8u * t + k] = bytesWord(bits >> (4u * k));
+    if (MODE <= 2u) {
+        bits = keep4(t, cnt);
+        if (MODE == 2u) {
+            m[pc.mBase + t] = bytesWord(bits);
         }
     } else if (MODE == 3u) {
         bits = m[pc.mBase + (t >> 3)] >> ((t & 7u) * 4u) & 0xfu;
@@ -93,21 +48,25 @@ void item(uint t) {
         bits = uint((w & 0xffu) != 0u) | uint((w & 0xff00u) != 0u) << 1 |
                uint((w & 0xff0000u) != 0u) << 2 | uint((w & 0xff000000u) != 0u) << 3;
     }
-    apply(e0, cnt, bits);
-}
-
-// items returns the work items of the dispatch: Philox blocks (mode 0),
-// 32-element groups (modes 1 and 2) or 4-element groups.
-uint items() {
-    if (MODE == 0u) {
-        return (pc.count + (pc.off.x & 3u) + 3u) >> 2;
-    }
-    return MODE <= 2u ? (pc.count + 31u) >> 5 : (pc.count + 3u) >> 2;
+    quad(e0, cnt, bits);
 }
 
 void main() {
-    uint n = items();
+    if (MODE == 1u) {
+        uint n = (pc.count + 31u) >> 5;
+        for (uint t = invocation(); t < n; t += stride()) {
+            item(t);
+        }
+        return;
+    }
+    uint nq = (pc.count + 3u) >> 2;
+    uint n = (nq + RUN - 1u) / RUN;
     for (uint t = invocation(); t < n; t += stride()) {
-        item(t);
+        for (uint r = 0u; r < RUN; r++) {
+            uint q = t * RUN + r;
+            if (q < nq) {
+                item(q);
+            }
+        }
     }
 }

@@ -54,6 +54,8 @@ const (
 	roleY
 	roleMaskIn  // masks the host writes (backward)
 	roleMaskOut // masks a kernel writes
+	roleResid   // the residual of a fused call
+	roleBias    // the bias of a fused call, whole
 	nRoles
 )
 
@@ -105,13 +107,21 @@ func (e *Backend) supports(dt dropout.DType) error {
 }
 
 // chunk returns the elements of es bytes a call stages or launches at once:
-// a multiple of 32, so that chunks start on whole bit-mask words.
-func (e *Backend) chunk(es int64) int64 {
-	lim := e.chunkBytes
-	for _, l := range []int64{e.info.MaxLaunchBytes, e.info.MaxAlloc} {
-		if l > 0 {
+// a multiple of 32, so that chunks start on whole bit-mask words. A call
+// with host tensors (host) stages at most Options.MaxChunkBytes and
+// Info.MaxAlloc bytes of each at once; a call on device buffers only is
+// split where the device's launch limits say so, and otherwise runs as one
+// launch per kernel.
+func (e *Backend) chunk(es int64, host bool) int64 {
+	lim := int64(1) << 62
+	if host {
+		lim = e.chunkBytes
+		if l := e.info.MaxAlloc; l > 0 {
 			lim = min(lim, l)
 		}
+	}
+	if l := e.info.MaxLaunchBytes; l > 0 {
+		lim = min(lim, l)
 	}
 	c := lim / es
 	if l := e.info.MaxLaunchElems; l > 0 {

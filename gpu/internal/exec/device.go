@@ -190,29 +190,33 @@ type Args struct {
 	// Alpha (forward kernels with data only: Gen*, Read*, Apply*) makes a
 	// kept element A·x + B, the product rounded to the compute type before
 	// the add (no fused multiply-add), and a dropped one D, instead of x·s
-	// and +0. Backward alpha dropout needs no flag: it is plain dropout
-	// with scale A. CopyKept and DropAll take precedence as for plain
-	// dropout (p = 0 copies, p = 1 gives +0: the executor launches Copy or
-	// Zero for them).
+	// and +0 (16-bit data: A·x + B in float32, rounded once to 16 bits).
+	// Backward alpha dropout needs no flag: it is plain dropout with Scale
+	// A. The executor never sets Alpha with CopyKept or DropAll (p = 0
+	// copies, p = 1 gives +0: it launches Copy or Zero, or the plain
+	// kernels with those flags when there is a mask to write).
 	Alpha         bool
 	A32, B32, D32 float32 // Float32 and 16-bit data
 	A64, B64, D64 float64 // Float64 data
 
-	// Fused bias + dropout + residual (Gen* and Apply* kernels, forward): with
-	// HasBias, t = x + B[(I0+i) % BiasLen] (rounded) replaces x; with
-	// HasResid, y = R[i] + u (rounded) where u is the dropout of t. B is a
-	// view of the whole bias (BiasLen elements, from element 0), R a view
-	// that starts where X does in its own tensor; either may be the same
-	// memory as Y (R as Y in place), never overlapping it otherwise.
+	// Fused bias + dropout + residual (Gen* and Apply* kernels, forward;
+	// never with Alpha): with HasBias, t = x + B[(I0+i) % BiasLen]
+	// (rounded to the data type) replaces x; with HasResid, y = R[i] + u
+	// (rounded) where u is the dropout of t (CopyKept: u = t; DropAll: u =
+	// +0, so y = R[i] + +0). B is a view of the whole bias (BiasLen
+	// elements, from element 0, starting on a word), R a view that starts
+	// where X does in its own tensor (on 32 elements, as X); R may be the
+	// same view as Y (in place) or X, and B may be memory of Y or X, never
+	// overlapping Y otherwise.
 	B, R     View
 	HasBias  bool
 	HasResid bool
 	BiasLen  int64
 
-	// I0 is, for Apply kernels and fused calls with a bias, the tensor
+	// I0 is, for Apply kernels and Gen kernels with a bias, the tensor
 	// element of Y[0] and X[0]; for MaskBits and MaskBytes with Words, the
 	// mask element of M's element 0 (launch element i is mask element
-	// I0+i).
+	// I0+i; a multiple of 32, and M starts on that element).
 	I0 int64
 	// Apply kernels only:
 	MaskLen int64 // mask elements in M, from its element 0
@@ -221,7 +225,10 @@ type Args struct {
 	// mask elements to stream words: mask element k = I0+i, with
 	// coordinates c in the sizes Words[d].Size (row-major), uses stream
 	// word G0 + Σ c[d]·Words[d].Stride, modulo 2^64
-	// (driver.WordMap).
+	// (driver.WordMap); G0 is then the word of mask element 0 of the
+	// whole map, the same for every chunk. The executor then reads the
+	// mask through Apply kernels (with a single axis {N, 1} for a region
+	// without a noise shape).
 	Words []WordDim
 }
 

@@ -8,18 +8,38 @@
 //
 // # What the executor does
 //
-//   - validation, with driver.NewPlan; alpha dropout is ErrUnsupported and
-//     data types outside Info.DTypes are ErrDType;
+//   - validation, with driver.NewPlan (driver.NewFusedPlan for
+//     ForwardFused, the dropout.Fuser op); data types outside Info.DTypes
+//     are ErrDType, and alpha dropout, the fused op and regions are
+//     ErrUnsupported where Info.Caps says no;
+//   - 16-bit data (Float16, BFloat16, where Info.DTypes lists them):
+//     2-byte elements, chunked by 32 elements as any other type (data
+//     views on 64 bytes); a Zero launch covers the buffer's last word;
+//   - alpha dropout: forward launches with Args.Alpha and the plan's
+//     coefficients, backward the plain kernels with Scale A; p = 0 and
+//     p = 1 as for plain dropout (Copy, Zero, CopyKept, DropAll);
+//   - the fused op: the bias is put on the device whole, once (a buffer in
+//     place, or uploaded to a staging buffer); the residual is an operand
+//     like x, staged chunk by chunk; Gen and Apply kernels take them
+//     (Args.B, Args.R). p = 0 and p = 1 still launch the kernels (y = r +
+//     (x + b), y = r + 0 are no copies);
+//   - regions: a region whose mask is one run of the stream is a call at
+//     a shifted Offset (driver.NewPlan does that); otherwise (Plan.Words)
+//     the mask is made first by MaskBits/MaskBytes with Args.Words, into
+//     the stored mask or a scratch bit mask, and the data read it through
+//     Apply kernels, as for a noise shape;
 //   - operands: host tensors (host slices and driver.NewHostBuffer
 //     buffers) are staged through the queue's staging buffers; Buffers of
 //     this backend are used in place, pinned for the call; a released
 //     Buffer is ErrReleased, a Buffer of another backend or any other
 //     tensor ErrForeignBuffer, and everything after Close ErrClosed;
 //   - chunks: a call runs in chunks of a multiple of 32 elements (so a bit
-//     mask byte or word is never split), at most Options.MaxChunkBytes
-//     (DefaultChunkBytes when 0), Info.MaxLaunchBytes and MaxAlloc bytes
-//     and Info.MaxLaunchElems elements; chunk c of the mask starts at byte
-//     lo/8 (bits) or lo (bytes) and its stream at word Offset+lo;
+//     mask byte or word is never split), at most Info.MaxLaunchBytes bytes
+//     and Info.MaxLaunchElems elements and, when a tensor of the call is
+//     on the host, at most Options.MaxChunkBytes (DefaultChunkBytes when
+//     0) and MaxAlloc bytes; a call on device buffers only is otherwise
+//     one launch per kernel. Chunk c of the mask starts at byte lo/8
+//     (bits) or lo (bytes) and its stream at word Offset+lo;
 //   - noise shapes: the whole mask is made first (MaskBits/MaskBytes into
 //     the mask tensor, or into a scratch bit mask without one) or, for
 //     backward, uploaded; then Apply kernels read it through the canonical

@@ -112,7 +112,8 @@ func newBackend(t *testing.T, cfg exectest.Config, opts dropout.Options) (*exec.
 }
 
 // TestChunks checks how calls are split: host tensors chunk by chunk with
-// a wait after each, device buffers launched chunk by chunk with one wait.
+// a wait after each, device buffers in one launch per kernel (or chunk by
+// chunk where the device's launch limits say so) with one wait.
 func TestChunks(t *testing.T) {
 	b, d := newBackend(t, exectest.Config{}, dropout.Options{MaxChunkBytes: 256})
 	const n = 1000 // 16 chunks of 64 float32 elements
@@ -140,8 +141,8 @@ func TestChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = d.Stats()
-	if got := s.Launches[exec.GenBits] - before.Launches[exec.GenBits]; got != 16 {
-		t.Errorf("buffers: %d GenBits launches, want 16", got)
+	if got := s.Launches[exec.GenBits] - before.Launches[exec.GenBits]; got != 1 {
+		t.Errorf("buffers: %d GenBits launches, want 1", got)
 	}
 	if got := s.Waits - before.Waits; got != 1 {
 		t.Errorf("buffers: %d waits, want 1", got)
@@ -155,15 +156,33 @@ func TestChunks(t *testing.T) {
 		if err := b.Backward(yb, xb, nil, dropout.Params{P: tc.p}); err != nil {
 			t.Fatal(err)
 		}
-		if got := d.Stats().Launches[tc.k] - before.Launches[tc.k]; got != 16 {
-			t.Errorf("p=%v: %d %v launches, want 16", tc.p, got, tc.k)
+		if got := d.Stats().Launches[tc.k] - before.Launches[tc.k]; got != 1 {
+			t.Errorf("p=%v: %d %v launches, want 1", tc.p, got, tc.k)
 		}
+	}
+	// A device whose launches take at most 64 elements splits buffer calls.
+	b, d = newBackend(t, exectest.Config{MaxLaunchElems: 64}, dropout.Options{})
+	xb, _ = b.Alloc(dropout.Float32, n)
+	yb, _ = b.Alloc(dropout.Float32, n)
+	defer xb.Release()
+	defer yb.Release()
+	before = d.Stats()
+	if err := b.Forward(yb, xb, nil, dropout.Params{P: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	s = d.Stats()
+	if got := s.Launches[exec.GenNone] - before.Launches[exec.GenNone]; got != 16 {
+		t.Errorf("buffers, 64-element launches: %d GenNone launches, want 16", got)
+	}
+	if got := s.Waits - before.Waits; got != 1 {
+		t.Errorf("buffers, 64-element launches: %d waits, want 1", got)
 	}
 }
 
 // TestCopy copies in the four directions, with byte lengths that are not
 // whole words, across chunks. Only the copy between two buffers launches
-// Copy; the others move bytes straight to or from the buffer.
+// Copy, once (buffers are not chunked); the others move bytes straight to
+// or from the buffer.
 func TestCopy(t *testing.T) {
 	b, d := newBackend(t, exectest.Config{}, dropout.Options{MaxChunkBytes: 256})
 	for _, n := range []int{0, 1, 5, 255, 257, 1001} {
@@ -189,7 +208,7 @@ func TestCopy(t *testing.T) {
 		if err := dropouttest.Equal(back, src); err != nil {
 			t.Errorf("n=%d: after four copies: %v", n, err)
 		}
-		if got, want := d.Stats().Launches[exec.Copy]-before, int64(n+255)/256; got != want {
+		if got, want := d.Stats().Launches[exec.Copy]-before, int64(min(n, 1)); got != want {
 			t.Errorf("n=%d: %d Copy launches, want %d", n, got, want)
 		}
 		u.Release()
@@ -447,4 +466,20 @@ func TestDirectCopy(t *testing.T) {
 		}
 		mu.Unlock()
 	}
+}
+
+// TestOps checks 16-bit data, alpha dropout, the fused op and regions
+// (exectest.CheckOps) against the reference on the conformance configs,
+// and that a device without the capabilities refuses them.
+func TestOps(t *testing.T) {
+	for i, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
+			b, _ := newBackend(t, c.dev, c.opts)
+			exectest.CheckOps(t, b, exectest.OpCases(), i > 1) // the full matrix on the first two
+		})
+	}
+	t.Run("NoCaps", func(t *testing.T) {
+		b, _ := newBackend(t, exectest.Config{NoAlpha: true, NoFused: true, NoRegions: true}, dropout.Options{})
+		exectest.CheckOps(t, b, exectest.OpCases(), true)
+	})
 }

@@ -12,12 +12,19 @@ import (
 // through the queue's staging buffers, chunk by chunk) or buffers of this
 // backend (used in place), in any mix.
 func (e *Backend) Forward(dst, x, mask dropout.Tensor, p dropout.Params) error {
-	return e.run(dst, x, mask, p, false)
+	return e.run(dst, x, nil, nil, mask, p, false, false)
 }
 
 // Backward implements dropout.Backend.
 func (e *Backend) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
-	return e.run(dx, dy, mask, p, true)
+	return e.run(dx, dy, nil, nil, mask, p, true, false)
+}
+
+// ForwardFused implements dropout.Fuser: dst = residual + dropout(x +
+// bias) in one pass. The bias is on the device whole for the call (a
+// buffer, or uploaded once); the residual is staged chunk by chunk as x is.
+func (e *Backend) ForwardFused(dst, x, bias, residual, mask dropout.Tensor, p dropout.Params) error {
+	return e.run(dst, x, bias, residual, mask, p, false, true)
 }
 
 // call is one Forward, Backward or Copy being run.
@@ -25,25 +32,31 @@ type call struct {
 	q       *queue
 	pl      driver.Plan
 	y, x, m operand
-	es      int64 // element size
-	chunk   int64 // elements per chunk, a multiple of 32
-	a       Args  // the arguments every launch shares
+	r       operand // the residual of a fused call
+	// biasHost is the bias of a fused call when it is larger than a
+	// launch's window: each launch gets its part (rotBias).
+	biasHost []byte
+	es       int64 // element size
+	chunk    int64 // elements per chunk, a multiple of 32
+	a        Args  // the arguments every launch shares
 }
 
-func (e *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward bool) error {
+func (e *Backend) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Params, backward, fused bool) error {
 	q, err := e.begin()
 	if err != nil {
 		return err
 	}
 	defer e.end(q)
-	pl, err := driver.NewPlan(dst, src, mask, p)
+	var pl driver.Plan
+	if fused {
+		pl, err = driver.NewFusedPlan(dst, src, bias, resid, mask, p)
+	} else {
+		pl, err = driver.NewPlan(dst, src, mask, p)
+	}
 	if err != nil {
 		return err
 	}
-	if pl.Alpha {
-		return fmt.Errorf("%w: alpha dropout on %s", dropout.ErrUnsupported, e.name)
-	}
-	if err := e.supports(pl.DType); err != nil {
+	if err := e.can(&pl, p.IsRegion()); err != nil {
 		return err
 	}
 	c, err := q.newCall(pl, dst, src)
@@ -55,24 +68,118 @@ func (e *Backend) run(dst, src, mask dropout.Tensor, p dropout.Params, backward 
 			return err
 		}
 	}
-	dropAll := pl.Threshold > math.MaxUint32
+	fuse := pl.HasBias || pl.Residual // a fused call that is more than dropout
+	if pl.Residual {
+		if c.r, err = q.operand(resid); err != nil {
+			return err
+		}
+	}
+	var b operand
+	if pl.HasBias {
+		if b, err = q.operand(bias); err != nil {
+			return err
+		}
+	}
+	c.setChunk()
 	c.a = Args{DType: pl.DType, Seed: pl.Seed, Thresh: uint32(min(pl.Threshold, math.MaxUint32)),
-		DropAll: dropAll, CopyKept: pl.Copy, Scale32: pl.Scale32, Scale64: pl.Scale64}
+		DropAll: pl.DropAll, CopyKept: pl.Copy, Scale32: pl.Scale32, Scale64: pl.Scale64,
+		HasResid: pl.Residual}
+	if pl.Alpha && !pl.Copy && !pl.DropAll {
+		if backward { // dx = keep ? A·dy : 0, plain dropout with scale A
+			c.a.Scale32, c.a.Scale64 = pl.AlphaA32, pl.AlphaA64
+		} else {
+			c.a.Alpha = true
+			c.a.A32, c.a.B32, c.a.D32 = pl.AlphaA32, pl.AlphaB32, pl.AlphaD32
+			c.a.A64, c.a.B64, c.a.D64 = pl.AlphaA64, pl.AlphaB64, pl.AlphaD64
+		}
+	}
 	gen := !backward || pl.Mask == dropout.MaskNone
-	switch {
-	case pl.N == 0 && !(gen && pl.Mask != dropout.MaskNone):
+	if pl.N == 0 && !(gen && pl.Mask != dropout.MaskNone) {
 		return nil // nothing to write (an empty tensor may still have a mask to write: below)
-	case pl.Mask == dropout.MaskNone && pl.Copy:
+	}
+	if pl.HasBias && pl.N > 0 {
+		if err := c.bias(b); err != nil {
+			return err
+		}
+	}
+	switch {
+	case pl.Mask == dropout.MaskNone && pl.Copy && !fuse:
 		return c.flat(Copy) // p = 0: y is a bit copy of x
-	case pl.Mask == dropout.MaskNone && dropAll:
+	case pl.Mask == dropout.MaskNone && pl.DropAll && !fuse:
 		return c.flat(Zero) // p = 1: y is +0
-	case pl.Broadcast():
+	case pl.Broadcast() || gen && pl.Words != nil:
 		return c.broadcast(gen)
 	}
 	if gen {
 		return c.flat(pick(pl.Mask, GenNone, GenBits, GenBytes))
 	}
 	return c.flat(pick(pl.Mask, 0, ReadBits, ReadBytes))
+}
+
+// can returns an error if the device cannot run pl: a data type outside
+// Info.DTypes, or alpha dropout, a fused op or a region where its
+// capabilities say no.
+func (e *Backend) can(pl *driver.Plan, region bool) error {
+	if err := e.supports(pl.DType); err != nil {
+		return err
+	}
+	caps, what := e.info.Caps, ""
+	switch {
+	case pl.Alpha && !caps.Alpha:
+		what = "alpha dropout"
+	case pl.Fused && !caps.Fused:
+		what = "the fused bias+dropout+residual op"
+	case region && !caps.Regions:
+		what = "a region of a larger tensor (Params.Global)"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s on %s (%s)", dropout.ErrUnsupported, what, e.name, e.info.Name)
+}
+
+// bias puts the whole bias of a fused call on the device, once: a buffer
+// in place, or host data uploaded to the queue's bias staging buffer. A
+// bias larger than a launch's window (Info.MaxLaunchBytes) is instead kept
+// on the host (read back from a buffer) and each launch gets its own
+// (rotBias).
+func (c *call) bias(b operand) error {
+	n := int64(c.pl.BiasLen) * c.es
+	c.a.HasBias, c.a.BiasLen = true, int64(c.pl.BiasLen)
+	if l := c.q.e.info.MaxLaunchBytes; l > 0 && n > l {
+		c.biasHost = b.host
+		if b.mem != nil {
+			c.biasHost = make([]byte, n)
+			if err := c.q.download(c.biasHost, View{Mem: b.mem}); err != nil {
+				return err
+			}
+			return c.q.wait()
+		}
+		return nil
+	}
+	v, err := c.in(b, roleBias, 0, n)
+	c.a.B = v
+	return err
+}
+
+// rotBias sets a's bias for tensor elements [lo, hi) when the bias is
+// kept on the host: a bias of hi-lo elements, uploaded, whose element
+// (lo+i) mod (hi-lo) is the bias of element lo+i, so that the kernels'
+// B[(I0+i) mod BiasLen] with I0 = lo reads it.
+func (c *call) rotBias(a *Args, lo, hi int64) error {
+	if c.biasHost == nil {
+		return nil
+	}
+	n, L, es := hi-lo, int64(c.pl.BiasLen), c.es
+	buf := make([]byte, n*es)
+	for i := lo; i < hi; i++ {
+		copy(buf[i%n*es:(i%n+1)*es], c.biasHost[i%L*es:])
+	}
+	v, err := c.q.staging(roleBias, roundUp4(n*es))
+	if err == nil {
+		err = c.q.upload(v, buf)
+	}
+	a.B, a.BiasLen, a.I0 = v, n, lo
+	return err
 }
 
 // pick returns the kernel for mask format f.
@@ -83,12 +190,20 @@ func pick(f dropout.MaskFormat, none, bits, bytes Kernel) Kernel {
 // newCall sorts out the data operands of a call over pl.
 func (q *queue) newCall(pl driver.Plan, dst, src dropout.Tensor) (*call, error) {
 	c := &call{q: q, pl: pl, es: int64(pl.DType.Size())}
-	c.chunk = q.e.chunk(c.es)
 	var err error
 	if c.y, err = q.operand(dst); err == nil {
 		c.x, err = q.operand(src)
 	}
 	return c, err
+}
+
+// setChunk sets the call's chunk size: host tensors are staged in chunks
+// of at most Options.MaxChunkBytes, while a call on device buffers only
+// is split where the device's launch limits need it.
+func (c *call) setChunk() {
+	host := c.y.mem == nil || c.x.mem == nil || c.pl.Mask != dropout.MaskNone && c.m.mem == nil ||
+		c.pl.Residual && c.r.mem == nil
+	c.chunk = c.q.e.chunk(c.es, host)
 }
 
 // Copy copies src into dst (same type and length): on the device between
@@ -110,6 +225,7 @@ func (e *Backend) Copy(dst, src dropout.Tensor) error {
 	if err != nil {
 		return err
 	}
+	c.setChunk()
 	if n := int64(c.pl.N) * c.es; e.info.DirectCopy && n > 0 && (c.y.mem != nil || c.x.mem != nil) {
 		switch {
 		case c.x.mem == nil:
@@ -138,14 +254,25 @@ func (c *call) flat(k Kernel) error {
 		}
 		a := c.a
 		a.Y, a.X, a.N, a.G0 = Y, X, hi-lo, c.pl.Offset+uint64(lo)
+		if a.HasBias {
+			a.I0 = lo
+			if err := c.rotBias(&a, lo, hi); err != nil {
+				return err
+			}
+		}
 		mlo, mhi := maskRange(f, lo, hi)
 		switch {
-		case k == Copy || k == Zero:
+		case k == Copy:
 			a.N *= es
+		case k == Zero:
+			a.N = roundUp4(a.N * es) // 16-bit data: the padding of the buffer's last word too
 		case k.ReadsMask():
 			a.M, err = c.in(c.m, roleMaskIn, mlo, mhi)
 		case f != dropout.MaskNone:
 			a.M, err = c.out(c.m, roleMaskOut, mlo, mhi)
+		}
+		if err == nil && a.HasResid {
+			a.R, err = c.in(c.r, roleResid, lo*es, hi*es)
 		}
 		if err != nil {
 			return err
@@ -165,10 +292,13 @@ func (c *call) flat(k Kernel) error {
 	})
 }
 
-// broadcast runs a noise-shape call: the whole mask first (made from the
-// stream into the mask tensor, or a scratch bit mask without one; or, for
+// broadcast runs a call whose keep decisions are not the stream read in
+// order: a noise shape, or a region whose mask is not one run of the
+// stream (Plan.Words). The whole mask comes first (made from the stream
+// into the mask tensor, or a scratch bit mask without one; or, for
 // backward, the stored mask uploaded), then the data chunk by chunk, each
-// element reading its mask element.
+// element reading its mask element (a region without a noise shape reads
+// it one to one, through a single canonical axis).
 func (c *call) broadcast(gen bool) error {
 	pl, info := &c.pl, c.q.e.info
 	f := pl.Mask
@@ -177,10 +307,11 @@ func (c *call) broadcast(gen bool) error {
 	}
 	mn := int64(pl.MaskN)
 	mbytes := int64(f.Bytes(pl.MaskN))
+	ds := dims(pl)
 	switch { // the limits of Apply; an empty tensor only has its mask written
 	case pl.N == 0:
-	case info.ApplyMaxDims > 0 && len(pl.Dims) > info.ApplyMaxDims:
-		return fmt.Errorf("%w: a noise shape of %d canonical axes on %s (at most %d)", dropout.ErrUnsupported, len(pl.Dims), info.Name, info.ApplyMaxDims)
+	case info.ApplyMaxDims > 0 && len(ds) > info.ApplyMaxDims:
+		return fmt.Errorf("%w: a noise shape of %d canonical axes on %s (at most %d)", dropout.ErrUnsupported, len(ds), info.Name, info.ApplyMaxDims)
 	case info.ApplyMaxElems > 0 && max(int64(pl.N), mn) > info.ApplyMaxElems:
 		return fmt.Errorf("%w: a noise-shape call over %d elements on %s (at most %d)", dropout.ErrUnsupported, max(int64(pl.N), mn), info.Name, info.ApplyMaxElems)
 	case info.MaxLaunchBytes > 0 && MaskWords(f, mn) > info.MaxLaunchBytes:
@@ -201,10 +332,13 @@ func (c *call) broadcast(gen bool) error {
 	}
 	if gen {
 		mk := pick(f, 0, MaskBits, MaskBytes)
+		a := Args{DType: c.a.DType, Seed: c.a.Seed, Thresh: c.a.Thresh, DropAll: c.a.DropAll, Words: words(pl.Words)}
 		err := c.chunks(mn, func(lo, hi int64) error {
-			a := c.a
 			mlo, _ := maskRange(f, lo, hi)
 			a.M, a.N, a.G0 = M.At(mlo), hi-lo, pl.Offset+uint64(lo)
+			if a.Words != nil { // mask element I0+i: its word from the map
+				a.G0, a.I0 = pl.Offset, lo
+			}
 			return c.q.launch(mk, &a)
 		})
 		if err == nil && pl.Mask != dropout.MaskNone {
@@ -216,13 +350,21 @@ func (c *call) broadcast(gen bool) error {
 	}
 	ak := pick(f, 0, ApplyBits, ApplyBytes)
 	a := c.a
-	a.M, a.MaskLen, a.Dims = M, mn, dims(pl)
+	a.M, a.MaskLen, a.Dims = M, mn, ds
 	return c.chunks(int64(pl.N), func(lo, hi int64) error {
 		Y, X, err := c.data(lo, hi, ak)
+		if err == nil && a.HasResid {
+			a.R, err = c.in(c.r, roleResid, lo*c.es, hi*c.es)
+		}
 		if err != nil {
 			return err
 		}
 		a.Y, a.X, a.N, a.I0 = Y, X, hi-lo, lo
+		if a.HasBias {
+			if err := c.rotBias(&a, lo, hi); err != nil {
+				return err
+			}
+		}
 		if err := c.q.launch(ak, &a); err != nil {
 			return err
 		}
@@ -230,8 +372,25 @@ func (c *call) broadcast(gen bool) error {
 	})
 }
 
-// dims returns the canonical axes of a broadcast with their mask strides.
+// words returns a region's word map as the kernels take it, nil for none.
+func words(w *driver.WordMap) []WordDim {
+	if w == nil {
+		return nil
+	}
+	d := make([]WordDim, len(w.Dims))
+	for i := range d {
+		d[i] = WordDim{Size: int64(w.Dims[i]), Stride: w.Strides[i]}
+	}
+	return d
+}
+
+// dims returns the canonical axes of a broadcast with their mask strides;
+// without a broadcast (a region read one to one), the one axis of the
+// tensor.
 func dims(pl *driver.Plan) []Dim {
+	if pl.Dims == nil {
+		return []Dim{{Size: int64(pl.N), Stride: 1}}
+	}
 	d := make([]Dim, len(pl.Dims))
 	stride := int64(1)
 	for i := len(d) - 1; i >= 0; i-- {

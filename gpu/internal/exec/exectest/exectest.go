@@ -24,6 +24,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/internal/half"
 	"github.com/gpudropout/dropout/internal/philox"
 )
 
@@ -37,12 +38,15 @@ type Config struct {
 	Memory         int64           // 1 GiB
 	MaxAlloc       int64           // none
 	Queues         int             // 4
-	DTypes         []dropout.DType // float32 and float64
+	DTypes         []dropout.DType // all four: float32, float64, float16, bfloat16
 	MaxLaunchBytes int64           // none
 	MaxLaunchElems int64           // none
 	ApplyMaxDims   int             // none
 	ApplyMaxElems  int64           // none
 	DirectCopy     bool            // false
+	// NoAlpha, NoFused and NoRegions take alpha dropout, the fused op and
+	// regions out of the device's capabilities.
+	NoAlpha, NoFused, NoRegions bool
 	// Hook, if set, runs as each queue operation starts, with its name
 	// ("Upload", "Download", "Wait" or the kernel's); an error it returns
 	// becomes the operation's.
@@ -83,7 +87,7 @@ func New(cfg Config) *Device {
 		cfg.Queues = 4
 	}
 	if cfg.DTypes == nil {
-		cfg.DTypes = []dropout.DType{dropout.Float32, dropout.Float64}
+		cfg.DTypes = []dropout.DType{dropout.Float32, dropout.Float64, dropout.Float16, dropout.BFloat16}
 	}
 	return &Device{cfg: cfg, mems: map[*mem]struct{}{}}
 }
@@ -93,7 +97,9 @@ func (d *Device) Info() exec.Info {
 	c := d.cfg
 	return exec.Info{
 		DeviceInfo: dropout.DeviceInfo{Name: c.Name, Platform: "Go", Kind: dropout.KindOther, Emulated: true,
-			Memory: c.Memory, MaxAlloc: c.MaxAlloc},
+			Memory: c.Memory, MaxAlloc: c.MaxAlloc,
+			Caps: dropout.Capabilities{DTypes: slices.Clone(c.DTypes), MaskFormats: dropout.AllMaskFormats(),
+				NoiseShape: true, Alpha: !c.NoAlpha, Fused: !c.NoFused, Regions: !c.NoRegions}},
 		DTypes: slices.Clone(c.DTypes), Queues: c.Queues,
 		MaxLaunchBytes: c.MaxLaunchBytes, MaxLaunchElems: c.MaxLaunchElems,
 		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems, DirectCopy: c.DirectCopy,
@@ -288,7 +294,7 @@ func (q *queue) Launch(k exec.Kernel, a *exec.Args) error {
 	}
 	defer q.exit()
 	b := *a
-	b.Dims = slices.Clone(a.Dims)
+	b.Dims, b.Words = slices.Clone(a.Dims), slices.Clone(a.Words)
 	if _, err := q.d.views(k, &b); err != nil {
 		return err
 	}
@@ -331,7 +337,7 @@ func (q *queue) Release() error {
 }
 
 // data are the memory a launch touches.
-type data struct{ y, x, m []byte }
+type data struct{ y, x, m, b, r []byte }
 
 // views checks a launch against the contract and the limits and returns
 // the memory it touches.
@@ -369,6 +375,27 @@ func (d *Device) views(k exec.Kernel, a *exec.Args) (v data, err error) {
 		if err := checkDims(c, a); err != nil {
 			return v, err
 		}
+	case a.Words != nil && k != exec.MaskBits && k != exec.MaskBytes:
+		return v, misuse("%v with a word map", k)
+	case a.Words != nil:
+		m := int64(1)
+		for _, w := range a.Words {
+			m *= w.Size
+		}
+		if a.I0 < 0 || a.I0%32 != 0 || a.I0+a.N > m {
+			return v, misuse("%v over mask elements [%d, %d) of a word map of %d", k, a.I0, a.I0+a.N, m)
+		}
+	}
+	gen := k == exec.GenNone || k == exec.GenBits || k == exec.GenBytes
+	switch {
+	case (a.HasBias || a.HasResid) && !gen && k != exec.ApplyBits && k != exec.ApplyBytes:
+		return v, misuse("%v with a bias or a residual", k)
+	case a.Alpha && (k == exec.MaskBits || k == exec.MaskBytes):
+		return v, misuse("%v with Alpha", k)
+	case a.Alpha && (a.CopyKept || a.DropAll):
+		return v, misuse("%v: Alpha with CopyKept or DropAll", k)
+	case a.HasBias && (a.BiasLen <= 0 || a.I0 < 0):
+		return v, misuse("%v: a bias of %d elements from tensor element %d", k, a.BiasLen, a.I0)
 	}
 	check := func(w exec.View, n, align int64, what string) ([]byte, error) {
 		if c.MaxLaunchBytes > 0 && n > c.MaxLaunchBytes {
@@ -393,10 +420,29 @@ func (d *Device) views(k exec.Kernel, a *exec.Args) (v data, err error) {
 	if v.x, err = check(a.X, a.N*es, 32*es, "X"); err != nil {
 		return v, err
 	}
-	if a.Y.Mem == a.X.Mem && a.Y.Off != a.X.Off && a.Y.Off < a.X.Off+a.N*es && a.X.Off < a.Y.Off+a.N*es {
+	if overlap(a.Y, a.X, a.N*es) {
 		return v, misuse("%v: Y and X overlap without being the same view", k)
 	}
+	if a.HasResid {
+		if v.r, err = check(a.R, a.N*es, 32*es, "R"); err != nil {
+			return v, err
+		}
+		if overlap(a.Y, a.R, a.N*es) {
+			return v, misuse("%v: Y and R overlap without being the same view", k)
+		}
+	}
+	if a.HasBias {
+		if v.b, err = check(a.B, a.BiasLen*es, 4, "B"); err != nil {
+			return v, err
+		}
+	}
 	return v, nil
+}
+
+// overlap reports whether n bytes at u and at w overlap without being the
+// same view.
+func overlap(u, w exec.View, n int64) bool {
+	return u.Mem == w.Mem && u.Off != w.Off && u.Off < w.Off+n && w.Off < u.Off+n
 }
 
 // checkDims checks an Apply launch's broadcast table.
@@ -439,6 +485,10 @@ func (d *Device) run(k exec.Kernel, a *exec.Args) error {
 	f := k.Format()
 	s := stream{k0: uint32(a.Seed), k1: uint32(a.Seed >> 32), g: a.G0, thresh: a.Thresh, dropAll: a.DropAll}
 	keep := func(int64) bool { return s.next() }
+	switch {
+	case a.Words != nil:
+		keep = func(i int64) bool { return s.at(word(a, a.I0+i)) }
+	}
 	switch k {
 	case exec.ReadBits, exec.ReadBytes:
 		keep = func(i int64) bool { return read(v.m, f, i) }
@@ -459,7 +509,7 @@ func (d *Device) run(k exec.Kernel, a *exec.Args) error {
 			}
 		}
 		if v.y != nil {
-			value(a, v.y, v.x, i, kp)
+			value(a, v, i, kp)
 		}
 	}
 	return nil
@@ -485,6 +535,24 @@ func (s *stream) next() bool {
 	return !s.dropAll && w >= s.thresh
 }
 
+// at returns the keep decision of stream word g.
+func (s *stream) at(g uint64) bool {
+	w0, w1, w2, w3 := philox.BlockWords(g>>2, s.k0, s.k1)
+	w := [4]uint32{w0, w1, w2, w3}[g&3]
+	return !s.dropAll && w >= s.thresh
+}
+
+// word returns the stream word of mask element k under a's word map.
+func word(a *exec.Args, k int64) uint64 {
+	g := a.G0
+	for d := len(a.Words) - 1; d >= 0; d-- {
+		n := a.Words[d].Size
+		g += uint64(k%n) * a.Words[d].Stride
+		k /= n
+	}
+	return g
+}
+
 func read(m []byte, f dropout.MaskFormat, j int64) bool {
 	if f == dropout.MaskBits {
 		return m[j/8]>>(j%8)&1 == 1
@@ -501,26 +569,82 @@ func index(dims []exec.Dim, i int64) (j int64) {
 	return j
 }
 
-// value sets element i of y: keep ? x·s : +0, or x itself with CopyKept.
-func value(a *exec.Args, y, x []byte, i int64, keep bool) {
-	le := binary.LittleEndian
+// value sets element i of y (Args): t = x + bias (rounded, with a
+// bias), u = keep ? t·s : +0 (CopyKept: t itself; Alpha: keep ? A·t + B
+// : D, the product rounded first), y = r + u (rounded, with a residual);
+// 16-bit data is computed in float32 and rounded to 16 bits after each
+// step.
+func value(a *exec.Args, v data, i int64, keep bool) {
 	if a.DType == dropout.Float64 {
-		b := le.Uint64(x[8*i:])
-		switch {
-		case !keep:
-			b = 0
-		case !a.CopyKept:
-			b = math.Float64bits(math.Float64frombits(b) * a.Scale64)
+		le := binary.LittleEndian
+		f := func(b []byte, i int64) float64 { return math.Float64frombits(le.Uint64(b[8*i:])) }
+		t := le.Uint64(v.x[8*i:])
+		if a.HasBias {
+			t = math.Float64bits(math.Float64frombits(t) + f(v.b, (a.I0+i)%a.BiasLen))
 		}
-		le.PutUint64(y[8*i:], b)
+		u := uint64(0)
+		switch {
+		case a.Alpha && keep:
+			u = math.Float64bits(float64(a.A64*math.Float64frombits(t)) + a.B64)
+		case a.Alpha:
+			u = math.Float64bits(a.D64)
+		case !keep:
+		case a.CopyKept:
+			u = t
+		default:
+			u = math.Float64bits(math.Float64frombits(t) * a.Scale64)
+		}
+		if a.HasResid {
+			u = math.Float64bits(f(v.r, i) + math.Float64frombits(u))
+		}
+		le.PutUint64(v.y[8*i:], u)
 		return
 	}
-	b := le.Uint32(x[4*i:])
-	switch {
-	case !keep:
-		b = 0
-	case !a.CopyKept:
-		b = math.Float32bits(math.Float32frombits(b) * a.Scale32)
+	// float32 and 16-bit data: bits of the data type in a uint32
+	load, store, widen, narrow := f32io()
+	if a.DType == dropout.Float16 || a.DType == dropout.BFloat16 {
+		load, store, widen, narrow = f16io(a.DType)
 	}
-	le.PutUint32(y[4*i:], b)
+	t := load(v.x, i)
+	if a.HasBias {
+		t = narrow(widen(t) + widen(load(v.b, (a.I0+i)%a.BiasLen)))
+	}
+	u := uint32(0)
+	switch {
+	case a.Alpha && keep:
+		u = narrow(float32(a.A32*widen(t)) + a.B32)
+	case a.Alpha:
+		u = narrow(a.D32)
+	case !keep:
+	case a.CopyKept:
+		u = t
+	default:
+		u = narrow(widen(t) * a.Scale32)
+	}
+	if a.HasResid {
+		u = narrow(widen(load(v.r, i)) + widen(u))
+	}
+	store(v.y, i, u)
+}
+
+// f32io returns the loads, stores and conversions of float32 data.
+func f32io() (load func([]byte, int64) uint32, store func([]byte, int64, uint32), widen func(uint32) float32, narrow func(float32) uint32) {
+	le := binary.LittleEndian
+	return func(b []byte, i int64) uint32 { return le.Uint32(b[4*i:]) },
+		func(b []byte, i int64, u uint32) { le.PutUint32(b[4*i:], u) },
+		math.Float32frombits, math.Float32bits
+}
+
+// f16io returns the loads, stores and conversions of 16-bit data of type
+// dt: exact widening, narrowing rounded to nearest even (internal/half).
+func f16io(dt dropout.DType) (load func([]byte, int64) uint32, store func([]byte, int64, uint32), widen func(uint32) float32, narrow func(float32) uint32) {
+	le := binary.LittleEndian
+	load = func(b []byte, i int64) uint32 { return uint32(le.Uint16(b[2*i:])) }
+	store = func(b []byte, i int64, u uint32) { le.PutUint16(b[2*i:], uint16(u)) }
+	if dt == dropout.BFloat16 {
+		return load, store, func(u uint32) float32 { return half.BFloat16ToFloat32(uint16(u)) },
+			func(f float32) uint32 { return uint32(half.Float32ToBFloat16(f)) }
+	}
+	return load, store, func(u uint32) float32 { return half.Float16ToFloat32(uint16(u)) },
+		func(f float32) uint32 { return uint32(half.Float32ToFloat16(f)) }
 }

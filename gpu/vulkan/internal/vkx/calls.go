@@ -479,20 +479,27 @@ static vkxResult vkxCreateLayout(void *dev, uint32_t n, uint32_t push, vkxND *se
 
 // vkxCreatePipeline creates a shader module of the size bytes of SPIR-V at
 // code and the compute pipeline of its "main" in layout, with
-// specialization constant 0 set to mode.
-static vkxResult vkxCreatePipeline(void *dev, const uint32_t *code, size_t size, vkxND layout, uint32_t mode, vkxND *module, vkxND *pipe, int *second) {
+// specialization constant i set to spec[i] for i < nspec (at most 8).
+static vkxResult vkxCreatePipeline(void *dev, const uint32_t *code, size_t size, vkxND layout, const uint32_t *spec, uint32_t nspec, vkxND *module, vkxND *pipe, int *second) {
 	*second = 0;
+	if (nspec > 8) {
+		return -3;
+	}
 	vkxShaderModuleCreateInfo minfo = {16, NULL, 0, size, code};
 	vkxResult r = vkxFn.createShaderModule(dev, &minfo, NULL, module);
 	if (r != 0) {
 		return r;
 	}
 	*second = 1;
-	vkxSpecializationMapEntry entry = {0, 0, sizeof mode};
-	vkxSpecializationInfo spec = {1, &entry, sizeof mode, &mode};
+	vkxSpecializationMapEntry entries[8];
+	for (uint32_t i = 0; i < nspec; i++) {
+		vkxSpecializationMapEntry e = {i, 4 * i, sizeof(uint32_t)};
+		entries[i] = e;
+	}
+	vkxSpecializationInfo sinfo = {nspec, entries, 4 * nspec, spec};
 	vkxComputePipelineCreateInfo info = {
 		29, NULL, 0,
-		{18, NULL, 0, 0x20, *module, "main", &spec},
+		{18, NULL, 0, 0x20, *module, "main", &sinfo},
 		layout, 0, -1,
 	};
 	r = vkxFn.createComputePipelines(dev, 0, 1, &info, NULL, pipe);
@@ -787,13 +794,13 @@ func createLayout(dev vk.Device) (set vk.DescriptorSetLayout, pipe vk.PipelineLa
 }
 
 // createPipeline creates the shader module of code and its compute
-// pipeline in layout with specialization constant 0 set to mode. On
+// pipeline in layout with specialization constant i set to spec[i]. On
 // failure nothing is left to destroy and op names the call that failed.
-func createPipeline(dev vk.Device, code []uint32, layout vk.PipelineLayout, mode uint32) (module vk.ShaderModule, pipe vk.Pipeline, op string, r vk.Result) {
+func createPipeline(dev vk.Device, code []uint32, layout vk.PipelineLayout, spec [SpecConstants]uint32) (module vk.ShaderModule, pipe vk.Pipeline, op string, r vk.Result) {
 	var m, p C.vkxND
 	var second C.int
 	r = vk.Result(C.vkxCreatePipeline(unsafe.Pointer(dev), (*C.uint32_t)(unsafe.Pointer(&code[0])), C.size_t(4*len(code)),
-		nd(layout), C.uint32_t(mode), &m, &p, &second))
+		nd(layout), (*C.uint32_t)(unsafe.Pointer(&spec[0])), SpecConstants, &m, &p, &second))
 	op = "vkCreateShaderModule"
 	if second != 0 {
 		op = "vkCreateComputePipelines"

@@ -40,7 +40,7 @@ func TestGCDuringCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 20; i++ {
-		a, err := l.NewAlgorithm(spv, uint32(i%5))
+		a, err := l.NewAlgorithm(spv, [SpecConstants]uint32{uint32(i % 5)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestGCDuringCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := l.NewAlgorithm(kat, 0)
+	a, err := l.NewAlgorithm(kat, [SpecConstants]uint32{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestGCDuringCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Barrier()
-		set, err := s.Bind([Bindings]Range{{dIn, 0, 24 * n}, {dOut, 0, 16 * n}, {}})
+		set, err := s.Bind([Bindings]Range{{dIn, 0, 24 * n}, {dOut, 0, 16 * n}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ package vkx
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -12,6 +13,7 @@ import (
 // Buffer is a VkBuffer with its own memory: a device-local storage buffer,
 // or a host-visible, persistently mapped staging buffer.
 type Buffer struct {
+	id    uint64 // unique in the process, never reused: the key of cached descriptor sets
 	m     *Manager
 	h     vk.Buffer
 	mem   vk.DeviceMemory
@@ -20,6 +22,9 @@ type Buffer struct {
 	Heap  int    // the heap its memory comes from
 	host  []byte // the mapping of a staging buffer
 }
+
+// bufferIDs numbers buffers (Buffer.id).
+var bufferIDs atomic.Uint64
 
 // Kind says where a buffer lives.
 type Kind int
@@ -66,7 +71,7 @@ func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 	if err := check("vkCreateBuffer", r); err != nil {
 		return nil, err
 	}
-	b := &Buffer{m: m, h: h, Size: size, Bytes: reqSize}
+	b := &Buffer{id: bufferIDs.Add(1), m: m, h: h, Size: size, Bytes: reqSize}
 	typ := m.chooseType(bits, kind)
 	if typ < 0 {
 		vk.DestroyBuffer(m.dev, b.h, nil)

@@ -9,12 +9,13 @@ import (
 	vk "github.com/vulkan-go/vulkan"
 )
 
-// The layout every dropout shader shares (kernels/glsl/common.glsl): three
-// storage buffers X, Y and M in set 0 and a push-constant block of PushSize
-// bytes.
+// The layout every dropout shader shares (kernels/glsl/common.glsl): five
+// storage buffers X, Y, M, B (bias) and R (residual) in set 0 and a
+// push-constant block of PushSize bytes, the least maxPushConstantsSize
+// a device has.
 const (
-	Bindings  = 3
-	PushWords = 27
+	Bindings  = 5
+	PushWords = 32
 	PushSize  = PushWords * 4
 	// WorkGroup is the shaders' local_size_x.
 	WorkGroup = 64
@@ -49,8 +50,12 @@ func (l *Layout) Destroy() {
 	l.pipe = nil
 }
 
+// SpecConstants is how many specialization constants (ids 0, 1, …) every
+// pipeline sets; a shader declares those it uses.
+const SpecConstants = 4
+
 // Algorithm is a compute pipeline: a SPIR-V module specialized with
-// constant 0 = mode, in the shared layout. Pipelines are built once and
+// constants 0 … SpecConstants-1, in the shared layout. Pipelines are built once and
 // reused for every call.
 type Algorithm struct {
 	l      *Layout
@@ -59,8 +64,8 @@ type Algorithm struct {
 }
 
 // NewAlgorithm builds the pipeline of the SPIR-V module spv with
-// specialization constant 0 set to mode.
-func (l *Layout) NewAlgorithm(spv []byte, mode uint32) (*Algorithm, error) {
+// specialization constant i set to spec[i].
+func (l *Layout) NewAlgorithm(spv []byte, spec [SpecConstants]uint32) (*Algorithm, error) {
 	if len(spv) == 0 || len(spv)%4 != 0 {
 		return nil, fmt.Errorf("vkx: SPIR-V of %d bytes", len(spv))
 	}
@@ -71,7 +76,7 @@ func (l *Layout) NewAlgorithm(spv []byte, mode uint32) (*Algorithm, error) {
 	// The SPIR-V, the entry point's name and the specialization data go to
 	// the driver through calls.go, never through vulkan-go's converters
 	// (whose finalizers free the create infos during the call).
-	module, pipe, op, r := createPipeline(l.m.dev, code, l.pipe, mode)
+	module, pipe, op, r := createPipeline(l.m.dev, code, l.pipe, spec)
 	if err := check(op, r); err != nil {
 		return nil, err
 	}

@@ -10,13 +10,20 @@ import (
 	vk "github.com/vulkan-go/vulkan"
 )
 
-// SetsPerSubmit is how many descriptor sets one submission may use; a
-// caller that needs more submits and begins again (ErrSetsFull).
-const SetsPerSubmit = 64
+// SetsPerSubmit is how many distinct descriptor sets one submission may
+// use; a caller that needs more submits and begins again (ErrSetsFull).
+// The sets are cached across submissions, keyed by their bindings, until
+// the pool is full and nothing recorded uses them.
+const SetsPerSubmit = 256
 
 // ErrSetsFull reports that the sequence's descriptor pool is used up until
 // the next Submit.
 var ErrSetsFull = errors.New("vkx: descriptor sets of this submission used up")
+
+// setKey identifies a descriptor set by its bindings: buffer ids (never
+// reused, so a set of a destroyed buffer is never found again), offsets
+// and sizes.
+type setKey [Bindings]struct{ id, off, size uint64 }
 
 // Sequence records commands into one command buffer, submits them to the
 // compute queue and waits on a fence: the Kompute "sequence". The
@@ -31,8 +38,14 @@ type Sequence struct {
 	cmd     vk.CommandBuffer
 	fence   vk.Fence
 	dpool   vk.DescriptorPool
-	sets    int
+	sets    int                         // sets allocated from dpool
+	cache   map[setKey]vk.DescriptorSet // the sets, by their bindings
 	started bool
+	dirty   bool // a command was recorded after the last barrier
+	hostRd  bool // a command writes a staging buffer the host reads after Submit
+	// unordered (tests only) records commands without the barriers that
+	// order them, to check that synchronization validation sees hazards.
+	unordered bool
 }
 
 // Range is a part of a buffer bound to one binding.
@@ -80,9 +93,17 @@ func (s *Sequence) Destroy() {
 	s.m = nil
 }
 
-// begin starts recording if it has not started.
+// begin starts recording if it has not started, and orders the command
+// about to be recorded after every command before it (a barrier where a
+// command was recorded since the last one): a barrier between commands,
+// none after the last, so that a call of one dispatch records none of its
+// own.
 func (s *Sequence) begin() error {
 	if s.started {
+		if !s.unordered {
+			s.Barrier()
+		}
+		s.dirty = true
 		return nil
 	}
 	if err := check("vkBeginCommandBuffer", beginCommandBuffer(s.cmd, vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit))); err != nil {
@@ -91,29 +112,51 @@ func (s *Sequence) begin() error {
 	s.started = true
 	// Work of earlier submissions is complete (their fences were waited
 	// on), but its writes still need a memory dependency on this one's.
+	s.dirty = true
 	s.Barrier()
+	s.dirty = true
 	return nil
 }
 
-// Set is a descriptor set of the sequence's current submission.
+// Set is a descriptor set of the sequence, valid until a later Bind
+// returns ErrSetsFull or the sequence is destroyed.
 type Set struct{ h vk.DescriptorSet }
 
-// Bind returns a descriptor set with binding i set to r[i]. Ranges with a
-// nil buffer are left unwritten (the shader must not use them). It returns
-// ErrSetsFull when the submission has used SetsPerSubmit sets.
+// Bind returns a descriptor set with binding i set to r[i]: the cached one
+// of earlier calls with the same bindings, or a new one. Ranges with a nil
+// buffer are left unwritten (the shader must not use them). It returns
+// ErrSetsFull when the pool is used up and the recorded commands may use
+// its sets; after Submit it starts the pool afresh.
 func (s *Sequence) Bind(r [Bindings]Range) (Set, error) {
-	if s.sets >= SetsPerSubmit {
-		return Set{}, ErrSetsFull
-	}
+	var key setKey
 	for i, rg := range r {
-		if rg.Buf != nil && !rg.Buf.Alive() {
+		if rg.Buf == nil {
+			continue
+		}
+		if !rg.Buf.Alive() {
 			return Set{}, fmt.Errorf("vkx: binding %d: buffer destroyed", i)
+		}
+		key[i].id, key[i].off, key[i].size = rg.Buf.id, rg.Offset, rg.Size
+	}
+	if set, ok := s.cache[key]; ok {
+		return Set{set}, nil
+	}
+	if s.sets >= SetsPerSubmit {
+		if s.started {
+			return Set{}, ErrSetsFull
+		}
+		if err := s.resetSets(); err != nil {
+			return Set{}, err
 		}
 	}
 	set, res := bindSet(s.m.dev, s.dpool, s.l.set, r)
 	if err := check("vkAllocateDescriptorSets", res); err != nil {
 		return Set{}, err
 	}
+	if s.cache == nil {
+		s.cache = map[setKey]vk.DescriptorSet{}
+	}
+	s.cache[key] = set
 	s.sets++
 	return Set{set}, nil
 }
@@ -166,6 +209,9 @@ func (s *Sequence) Copy(dst *Buffer, dstOff uint64, src *Buffer, srcOff, size ui
 	if err := s.begin(); err != nil {
 		return err
 	}
+	if dst.host != nil {
+		s.hostRd = true
+	}
 	cmdCopy(s.cmd, src.h, dst.h, srcOff, dstOff, size)
 	return nil
 }
@@ -184,11 +230,14 @@ func (s *Sequence) Fill(dst *Buffer, off, size uint64, v uint32) error {
 
 // Barrier records a global memory barrier that orders every transfer and
 // compute write before it with every transfer, compute and host access
-// after it.
+// after it, unless no command was recorded since the last barrier.
+// Commands order themselves after earlier ones (begin), so callers need
+// it only before host access, which Submit does.
 func (s *Sequence) Barrier() {
-	if !s.started {
+	if !s.started || !s.dirty {
 		return
 	}
+	s.dirty = false
 	stages := vk.PipelineStageFlags(vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit)
 	access := vk.AccessFlags(vk.AccessShaderReadBit | vk.AccessShaderWriteBit | vk.AccessTransferReadBit | vk.AccessTransferWriteBit)
 	cmdBarrier(s.cmd, stages, stages|vk.PipelineStageFlags(vk.PipelineStageHostBit),
@@ -196,14 +245,16 @@ func (s *Sequence) Barrier() {
 }
 
 // Submit ends recording, submits the commands, waits for them on the
-// fence and makes their writes visible to the host. With nothing recorded
+// fence and makes their writes to staging buffers visible to the host. With nothing recorded
 // it does nothing.
 func (s *Sequence) Submit() error {
 	if !s.started {
 		return nil
 	}
-	s.Barrier()
-	s.started = false
+	if s.hostRd {
+		s.Barrier() // the host reads what the device wrote
+	}
+	s.started, s.dirty, s.hostRd = false, false, false
 	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cmd)); err != nil {
 		s.resetSets()
 		return err
@@ -229,13 +280,11 @@ func (s *Sequence) Submit() error {
 	if err := check("vkResetFences", vk.ResetFences(s.m.dev, 1, fences)); err != nil {
 		return err
 	}
-	if err := s.resetSets(); err != nil {
-		return err
-	}
 	return check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0))
 }
 
 func (s *Sequence) resetSets() error {
+	clear(s.cache)
 	if s.sets == 0 {
 		return nil
 	}
