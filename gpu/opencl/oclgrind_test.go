@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/internal/exec/exectest"
 )
 
 // oclgrindInner marks the run of the test binary under Oclgrind.
@@ -61,7 +63,9 @@ func lastLines(b []byte, n int) string {
 // TestOclgrindInner is what TestOclgrind runs under Oclgrind: every kernel
 // on small sizes, offsets that are and are not multiples of 4 and one
 // whose stream words wrap modulo 2^64, host and
-// device tensors, chunked calls and a noise shape, against the reference.
+// device tensors, chunked calls, a noise shape, and a short pass of
+// exectest.CheckOps (16-bit data, alpha, fused, regions), against the
+// reference.
 func TestOclgrindInner(t *testing.T) {
 	if os.Getenv(oclgrindInner) == "" {
 		t.Skip("run by TestOclgrind under oclgrind")
@@ -192,6 +196,16 @@ func TestOclgrindInner(t *testing.T) {
 	}
 	cmp("backward from a written mask buffer", got, wantdx)
 
+	// alpha dropout, the fused op, regions and broadcasts (noise shapes)
+	// on every data type
+	var cases []exectest.OpCase
+	for _, c := range exectest.OpCases() {
+		if slices.Contains([]string{"flat37", "alpha", "fused-both", "region-rows", "alpha-noise"}, c.Name) {
+			cases = append(cases, c)
+		}
+	}
+	exectest.CheckOps(t, b, cases, true)
+
 	// noise shapes, every mask format, forward and both backwards
 	for _, f := range dropouttest.Formats {
 		for _, p := range []float64{0, 0.5} {
@@ -212,12 +226,7 @@ func TestOclgrindInner(t *testing.T) {
 	}
 }
 
-func zerosLike(x dropout.Tensor) dropout.Tensor {
-	if x.DType() == dropout.Float64 {
-		return make(dropout.Float64s, x.Len())
-	}
-	return make(dropout.Float32s, x.Len())
-}
+func zerosLike(x dropout.Tensor) dropout.Tensor { return dropouttest.Zeros(x.DType(), x.Len()) }
 
 func maskArg(f dropout.MaskFormat, m dropout.Bytes) dropout.Tensor {
 	if f == dropout.MaskNone {

@@ -1,36 +1,67 @@
 // Dropout kernels, OpenCL C 1.2, for the executor in gpu/internal/exec (see
-// gpu/opencl/exec.go for how its kernels map onto these). The stream
-// contract is CONTRACT.md §1–§4:
+// gpu/opencl/exec.go for how its kernels map onto these). The arithmetic is
+// CONTRACT.md's:
 // word g of the keystream of seed is lane g&3 of
 // philox4x32_10(ctr = (lo32(g>>2), hi32(g>>2), 0, 0), key = (lo32(seed), hi32(seed))),
 // mask element j of a call uses word g0+j and is kept iff word >= thr.
 //
 // Conventions of every kernel below:
-//   - y may alias x (in-place); y, x and the mask are addressed from the
-//     given element offsets (yoff, xoff, moff/mwoff), which the host keeps at
-//     multiples of 32 elements, so vector pointers are aligned;
-//   - one work-item per unit of work (a Philox block, a mask word or an
-//     element); the host launches as many work-items as there are units,
-//     in launches of bounded size with a global offset (a chunked launch),
-//     so get_global_id(0) is the unit's index and items past the end
-//     return at once. (No grid-stride loop: a loop inside the kernel
-//     stops PoCL from vectorizing across work-items.)
+//   - y may alias x (in place), and the residual r may alias y; y, x, r and
+//     the mask are addressed from the given element offsets (yoff, xoff,
+//     roff, moff/mwoff), which the host keeps at multiples of 32 elements,
+//     so vector accesses are aligned;
+//   - one work-item per unit of work: four elements (one Philox block),
+//     or for the word-map and broadcast kernels a mask word or element
+//     group. Indices within a launch are 32-bit (the host keeps launches
+//     under 2^31 elements); only stream words and tensor positions are
+//     64-bit. With GRID_STRIDE defined (GPUs: the host builds with
+//     -DGRID_STRIDE) the host sizes the grid to the device and each
+//     work-item loops over units a grid apart; without it (CPU devices
+//     such as PoCL, which vectorise loop-free kernels across work-items
+//     better) the grid covers every unit once;
+//   - each work-item loads its data before it runs Philox, so that the
+//     generator's arithmetic hides the memory latency;
+//   - bit masks: the four keep bits of each work-item are gathered in local
+//     memory, and 8 neighbouring work-items' nibbles make one 32-bit mask
+//     word, so that data loads and stores stay 16-byte vectors one work-item
+//     apart (coalesced);
 //   - the keep decision is a select, never a multiply by the mask, so a
 //     dropped NaN or Inf becomes +0;
-//   - the _copy kernels (p = 0) keep x itself, bit for bit.
+//   - 16-bit data is computed in float32: float16 is widened and rounded
+//     (to nearest even) with vload_half/vstore_half_rte, core OpenCL 1.2,
+//     no cl_khr_fp16; bfloat16 by integer operations;
+//   - no contraction: alpha dropout's A·x + B rounds the product first.
+#pragma OPENCL FP_CONTRACT OFF
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-// Flags of the forward and backward kernels.
-#define F_DROPALL  1u // p = 1: the threshold 2^32 does not fit a uint; drop everything
-#define F_BYTES    4u // write a byte mask (forward)
-#define F_MASKONLY 8u // write the mask only; x and y are not touched
+// Flags of the data kernels.
+#define F_DROPALL  1u  // p = 1: the threshold 2^32 does not fit a uint; drop everything
+#define F_BYTES    4u  // the mask is bytes (written by fwd, read by bwd and bcast)
+#define F_MASKONLY 8u  // write the mask only; x and y are not touched
+#define F_ALPHA    16u // alpha dropout: kept A·x + B, dropped D
+#define F_BIAS     32u // fused: x + b[(i0 + i) % blen] replaces x
+#define F_RESID    64u // fused: y = r + u
+
+// LOCAL is the most work-items of a work-group of the bit-mask kernels
+// (their local nibble array); the host launches them with at most LOCAL,
+// a multiple of 8.
+#define LOCAL 1024
+
+#ifdef GRID_STRIDE
+#define FOR_UNITS(k, units) for (uint k = (uint)get_global_id(0); k < (units); k += (uint)get_global_size(0))
+#define FOR_GROUPS(base, units) \
+	for (uint base = (uint)(get_group_id(0) * get_local_size(0)); base < (units); base += (uint)(get_num_groups(0) * get_local_size(0)))
+#else
+#define FOR_UNITS(k, units) const uint k = (uint)get_global_id(0); if (k < (units))
+#define FOR_GROUPS(base, units) const uint base = (uint)(get_global_id(0) - get_local_id(0)); if (base < (units))
+#endif
 
 // philox4x32_10 returns Philox4x32-10 of the 128-bit counter ctr under key.
-inline uint4 philox4x32_10(uint4 ctr, uint2 key)
+static inline uint4 philox4x32_10(uint4 ctr, uint2 key)
 {
 	uint c0 = ctr.x, c1 = ctr.y, c2 = ctr.z, c3 = ctr.w;
 	uint k0 = key.x, k1 = key.y;
@@ -49,20 +80,54 @@ inline uint4 philox4x32_10(uint4 ctr, uint2 key)
 
 // stream_block returns stream words 4b ... 4b+3. b is taken modulo 2^62, as
 // g>>2 of a 64-bit word index is.
-inline uint4 stream_block(ulong b, uint2 key)
+static inline uint4 stream_block(ulong b, uint2 key)
 {
 	b &= 0x3FFFFFFFFFFFFFFFul;
 	return philox4x32_10((uint4)((uint)b, (uint)(b >> 32), 0u, 0u), key);
 }
 
-inline uint lane_of(uint4 w, uint l)
+static inline uint lane_of(uint4 w, uint l)
 {
 	return l == 0 ? w.x : l == 1 ? w.y : l == 2 ? w.z : w.w;
 }
 
-inline uint keep1(uint w, uint thr, uint flags)
+// words4 returns stream words g .. g+3: one Philox block when g is a
+// multiple of 4, else lanes of two.
+static inline uint4 words4(ulong g, uint2 key)
 {
-	return (w >= thr && !(flags & F_DROPALL)) ? 1u : 0u;
+	const uint r = (uint)g & 3u;
+	const uint4 w = stream_block(g >> 2, key);
+	if (r == 0)
+		return w;
+	const uint4 v = stream_block((g >> 2) + 1, key);
+	// (Three whole windows of (w, v), each masked by its r, ORed: no
+	// branch on r, so the compiler makes no shuffle with undefined lanes,
+	// whose index Oclgrind's uninitialized-value checker follows out of
+	// bounds (it crashes), and no select of whole vectors, which Oclgrind
+	// mistranslates.)
+	const uint4 w1 = (uint4)(w.y, w.z, w.w, v.x), w2 = (uint4)(w.z, w.w, v.x, v.y),
+		w3 = (uint4)(w.w, v.x, v.y, v.z);
+	return (w1 & (uint4)(0u - (uint)(r == 1))) | (w2 & (uint4)(0u - (uint)(r == 2))) |
+		(w3 & (uint4)(0u - (uint)(r == 3)));
+}
+
+// keep4 returns the keep decisions of four words: -1 (all ones) kept, 0
+// dropped.
+static inline int4 keep4(uint4 w, uint thr, uint flags)
+{
+	return (flags & F_DROPALL) ? (int4)(0) : (w >= (uint4)(thr));
+}
+
+// nibble packs four keep decisions into bits 0-3.
+static inline uint nibble(int4 k)
+{
+	return (uint)((k.x & 1) | (k.y & 2) | (k.z & 4) | (k.w & 8));
+}
+
+// keep_of_nibble is nibble's inverse.
+static inline int4 keep_of_nibble(uint b)
+{
+	return ((int4)((int)b) & (int4)(1, 2, 4, 8)) != (int4)(0);
 }
 
 // philox_kat computes count Philox4x32-10 blocks: in holds, per block,
@@ -94,194 +159,410 @@ kernel void stream_words(global uint *out, ulong n, ulong g0, uint k0, uint k1)
 // zeroed, and p = 1 without a mask writes +0. (A kernel rather than
 // clEnqueueFillBuffer: as fast, and Oclgrind's uninitialized-value checker
 // mistracks buffers written by clEnqueueFillBuffer.)
-kernel void zero_words(global uint *p, ulong off, ulong n)
+kernel void zero_words(global uint *p, ulong off, uint n)
 {
-	const ulong i = get_global_id(0);
-	if (i < n)
+	FOR_UNITS(i, n) {
 		p[off + i] = 0;
+	}
 }
 
-// DROPOUT_KERNELS instantiates the kernels for one element type T with
-// vector type T4, select mask type I4 (converted to by CVT4) and name
-// suffix S; VALUE(x, scale) is the value of a kept
-// element. Each type has two sets: scaled (x * scale) and copying (x, for
-// p = 0). The copying set must be separate kernels, not a runtime flag:
-// compilers fold `copy ? x : x*scale` into `x * (copy ? 1 : scale)`, which
-// is not a bit copy on a device that flushes subnormals.
-#define DROPOUT_KERNELS(T, T4, I4, CVT4, S)                                                \
-                                                                                           \
-inline T apply_##S(T x, uint keep, T scale, uint flags)                                    \
-{                                                                                          \
-	return keep ? VALUE(x, scale) : (T)0;                                                  \
-}                                                                                          \
-                                                                                           \
-/* apply4_S: four elements at once; keep lanes are all ones (kept) or 0. */                \
-inline T4 apply4_##S(T4 x, I4 keep, T scale)                                               \
-{                                                                                          \
-	return select((T4)(0), VALUE(x, scale), keep);                                         \
-}                                                                                          \
-                                                                                           \
-/* fwd_S: y = dropout(x) over n elements whose element 0 uses stream word g0;              \
- * optionally a byte mask (F_BYTES). One work-item per Philox block: item k                \
- * serves stream block (g0>>2)+k, elements 4k-r ... 4k-r+3 with r = g0&3. */                 \
-kernel void fwd_##S(global T *y, ulong yoff, global const T *x, ulong xoff,                \
-	global uchar *mb, ulong moff, ulong n, ulong g0, uint k0, uint k1,                     \
-	uint thr, uint flags, T scale)                                                         \
-{                                                                                          \
-	y += yoff; x += xoff; mb += moff;                                                      \
-	const uint2 key = (uint2)(k0, k1);                                                     \
-	const uint r = (uint)(g0 & 3);                                                         \
-	const ulong b0 = g0 >> 2;                                                              \
-	const ulong items = (n + r + 3) >> 2;                                                  \
-	const bool data = !(flags & F_MASKONLY);                                               \
-	const ulong k = get_global_id(0); if (k < items) {                                     \
-		uint4 w = stream_block(b0 + k, key);                                               \
-		uint4 kp = (uint4)(keep1(w.x, thr, flags), keep1(w.y, thr, flags),                 \
-			keep1(w.z, thr, flags), keep1(w.w, thr, flags));                               \
-		if (r == 0 && 4 * k + 4 <= n) {                                                    \
-			if (data) {                                                                    \
-				T4 v = ((global const T4 *)x)[k];                                          \
-				T4 o = apply4_##S(v, -CVT4(kp), scale);                                    \
-				((global T4 *)y)[k] = o;                                                   \
-			}                                                                              \
-			if (flags & F_BYTES)                                                           \
-				((global uchar4 *)mb)[k] = convert_uchar4(kp);                             \
-		} else {                                                                           \
-			for (uint l = 0; l < 4; l++) {                                                 \
-				long i = (long)(4 * k + l) - (long)r;                                      \
-				if (i < 0 || i >= (long)n)                                                 \
-					continue;                                                              \
-				uint kk = lane_of(kp, l);                                                  \
-				if (data)                                                                  \
-					y[i] = apply_##S(x[i], kk, scale, flags);                              \
-				if (flags & F_BYTES)                                                       \
-					mb[i] = (uchar)kk;                                                     \
-			}                                                                              \
-		}                                                                                  \
-	}                                                                                      \
-}                                                                                          \
-                                                                                           \
-/* fwdbits_S: as fwd_S, writing a bit mask: one work-item per 32 elements,                 \
- * which own mask word mwoff+w (bit e is element 32w+e; bits past n are 0). */             \
-kernel void fwdbits_##S(global T *y, ulong yoff, global const T *x, ulong xoff,            \
-	global uint *mw, ulong mwoff, ulong n, ulong g0, uint k0, uint k1,                     \
-	uint thr, uint flags, T scale)                                                         \
-{                                                                                          \
-	y += yoff; x += xoff; mw += mwoff;                                                     \
-	const uint2 key = (uint2)(k0, k1);                                                     \
-	const bool data = !(flags & F_MASKONLY);                                               \
-	const ulong words = (n + 31) >> 5;                                                     \
-	const ulong w = get_global_id(0); if (w < words) {                                     \
-		ulong base = 32 * w;                                                               \
-		uint bits = 0;                                                                     \
-		if ((g0 & 3) == 0 && base + 32 <= n) {                                             \
-			ulong b = (g0 >> 2) + 8 * w;                                                   \
-			for (uint q = 0; q < 8; q++) {                                                 \
-				uint4 s = stream_block(b + q, key);                                        \
-				uint4 kp = (uint4)(keep1(s.x, thr, flags), keep1(s.y, thr, flags),         \
-					keep1(s.z, thr, flags), keep1(s.w, thr, flags));                       \
-				bits |= (kp.x | kp.y << 1 | kp.z << 2 | kp.w << 3) << (4 * q);             \
-				if (data) {                                                                \
-					ulong qi = 8 * w + q;                                                  \
-					T4 v = ((global const T4 *)x)[qi];                                     \
-					T4 o = apply4_##S(v, -CVT4(kp), scale);                                \
-					((global T4 *)y)[qi] = o;                                              \
-				}                                                                          \
-			}                                                                              \
-		} else {                                                                           \
-			ulong g = g0 + base;                                                           \
-			uint4 s = stream_block(g >> 2, key);                                           \
-			for (uint e = 0; e < 32 && base + e < n; e++, g++) {                           \
-				if (e > 0 && (g & 3) == 0)                                                 \
-					s = stream_block(g >> 2, key);                                         \
-				uint kk = keep1(lane_of(s, (uint)(g & 3)), thr, flags);                    \
-				bits |= kk << e;                                                           \
-				if (data)                                                                  \
-					y[base + e] = apply_##S(x[base + e], kk, scale, flags);                \
-			}                                                                              \
-		}                                                                                  \
-		mw[w] = bits;                                                                      \
-	}                                                                                      \
-}                                                                                          \
-                                                                                           \
-/* bwdbytes_S: y = keep ? x*scale : 0 with keep = mask byte != 0. */                       \
-kernel void bwdbytes_##S(global T *y, ulong yoff, global const T *x, ulong xoff,           \
-	global const uchar *mb, ulong moff, ulong n, uint flags, T scale)                      \
-{                                                                                          \
-	y += yoff; x += xoff; mb += moff;                                                      \
-	const ulong items = (n + 3) >> 2;                                                      \
-	const ulong k = get_global_id(0); if (k < items) {                                     \
-		if (4 * k + 4 <= n) {                                                              \
-			uchar4 m = ((global const uchar4 *)mb)[k];                                     \
-			T4 v = ((global const T4 *)x)[k];                                              \
-			T4 o = apply4_##S(v, CVT4(m != (uchar4)(0)), scale);                           \
-			((global T4 *)y)[k] = o;                                                       \
-		} else {                                                                           \
-			for (ulong i = 4 * k; i < n; i++)                                              \
-				y[i] = apply_##S(x[i], mb[i] != 0, scale, flags);                          \
-		}                                                                                  \
-	}                                                                                      \
-}                                                                                          \
-                                                                                           \
-/* bwdbits_S: as bwdbytes_S from a bit mask: one work-item per mask word. */               \
-kernel void bwdbits_##S(global T *y, ulong yoff, global const T *x, ulong xoff,            \
-	global const uint *mw, ulong mwoff, ulong n, uint flags, T scale)                      \
-{                                                                                          \
-	y += yoff; x += xoff; mw += mwoff;                                                     \
-	const ulong words = (n + 31) >> 5;                                                     \
-	const ulong w = get_global_id(0); if (w < words) {                                     \
-		ulong base = 32 * w;                                                               \
-		uint bits = mw[w];                                                                 \
-		if (base + 32 <= n) {                                                              \
-			for (uint q = 0; q < 8; q++) {                                                 \
-				ulong qi = 8 * w + q;                                                      \
-				uint b = bits >> (4 * q);                                                  \
-				T4 v = ((global const T4 *)x)[qi];                                         \
-				T4 o = apply4_##S(v, -CVT4((uint4)(b, b >> 1, b >> 2, b >> 3) & 1u), scale); \
-				((global T4 *)y)[qi] = o;                                                  \
-			}                                                                              \
-		} else {                                                                           \
-			for (uint e = 0; base + e < n; e++)                                            \
-				y[base + e] = apply_##S(x[base + e], (bits >> e) & 1, scale, flags);       \
-		}                                                                                  \
-	}                                                                                      \
-}                                                                                          \
-                                                                                           \
-/* bcast_S: noise-shape broadcast. Element k of the chunk is tensor element                \
- * i0+k; its mask element is j = sum over canonical axes of coord*stride, with             \
- * dims[2d] the size and dims[2d+1] the mask stride (0 on broadcast axes) of               \
- * axis d. The mask, from byte moff of m on, is bytes (bits == 0; nonzero =                \
- * keep) or bits. */                                                                       \
-kernel void bcast_##S(global T *y, ulong yoff, global const T *x, ulong xoff,              \
-	global const uchar *m, ulong moff, ulong i0, ulong n, global const ulong *dims,        \
-	uint rank, uint bits, uint flags, T scale)                                             \
-{                                                                                          \
-	y += yoff; x += xoff; m += moff;                                                       \
-	const ulong k = get_global_id(0); if (k < n) {                                         \
-		ulong rem = i0 + k, j = 0;                                                         \
-		for (uint d = rank; d-- > 0;) {                                                    \
-			ulong sz = dims[2 * d], q = rem / sz;                                          \
-			j += (rem - q * sz) * dims[2 * d + 1];                                         \
-			rem = q;                                                                       \
-		}                                                                                  \
-		uint keep = bits ? (m[j >> 3] >> (j & 7)) & 1 : (m[j] != 0);                       \
-		y[k] = apply_##S(x[k], keep, scale, flags);                                        \
-	}                                                                                      \
+// empty does nothing: benchmarks time its launch and wait, the floor of a
+// synchronous call.
+kernel void empty(uint n)
+{
 }
 
-#define VALUE(x, scale) ((x) * (scale))
-DROPOUT_KERNELS(float, float4, int4, convert_int4, f32)
-#undef VALUE
-#define VALUE(x, scale) (x)
-DROPOUT_KERNELS(float, float4, int4, convert_int4, f32_copy)
-#undef VALUE
+// mask_map writes n keep decisions of a region's mask (the executor's
+// Args.Words): mask element k = i0 + i, with coordinates c in the sizes
+// words[2d] (row-major, rank axes), uses stream word
+// g0 + sum c[d]·words[2d+1]. One work-item per 32 mask elements: a word of
+// a bit mask (mwoff words on), or 32 bytes of a byte mask (F_BYTES, mwoff
+// words on as well).
+kernel void mask_map(global uint *mw, ulong mwoff, uint n, ulong i0, ulong g0,
+	uint k0, uint k1, uint thr, uint flags, global const ulong *words, uint rank)
+{
+	mw += mwoff;
+	const uint2 key = (uint2)(k0, k1);
+	FOR_UNITS(w, (n + 31) >> 5) {
+		uint bits = 0, bytes = 0;
+		ulong blk = ~0ul;
+		uint4 s = (uint4)(0);
+		for (uint e = 0; e < 32; e++) {
+			const uint i = 32 * w + e;
+			uint kp = 0;
+			if (i < n) {
+				ulong rem = i0 + i, g = g0;
+				for (uint d = rank; d-- > 0;) {
+					const ulong sz = words[2 * d], q = rem / sz;
+					g += (rem - q * sz) * words[2 * d + 1];
+					rem = q;
+				}
+				if ((g >> 2) != blk) {
+					blk = g >> 2;
+					s = stream_block(blk, key);
+				}
+				kp = (lane_of(s, (uint)g & 3u) >= thr && !(flags & F_DROPALL)) ? 1u : 0u;
+			}
+			bits |= kp << e;
+			bytes |= kp << (8 * (e & 3));
+			if ((flags & F_BYTES) && (e & 3) == 3) {
+				if (32 * w + e - 3 < n) /* the buffer holds whole words of n bytes */
+					mw[8 * w + (e >> 2)] = bytes;
+				bytes = 0;
+			}
+		}
+		if (!(flags & F_BYTES))
+			mw[w] = bits;
+	}
+}
 
+// ---- element types ----
+//
+// For each type X: the storage type ST_X of a kernel's data pointers; the
+// compute types C_X (scalar), C4_X (four elements) and I4_X (select mask);
+// load4_X / store4_X move four elements e .. e+3 as C4_X (store4 rounds
+// once to the storage type), load1_X / store1_X one; rnd4_X rounds to the
+// storage type and back; raw4_X / rawst4_X and raw1_X / rawst1_X move the
+// bits (the copying kernels' path), R4_X and RS4_X being their vector and
+// select types.
+
+// float32
+#define ST_f32 float
+#define C_f32 float
+#define C4_f32 float4
+#define I4_f32 int4
+#define R4_f32 uint4
+#define RS4_f32 int4
+#define CVTI4_f32(k) (k)
+#define CVTRS4_f32(k) (k)
+static inline float4 load4_f32(global const float *p, uint e) { return ((global const float4 *)p)[e >> 2]; }
+static inline void store4_f32(global float *p, uint e, float4 v) { ((global float4 *)p)[e >> 2] = v; }
+static inline float load1_f32(global const float *p, uint i) { return p[i]; }
+static inline void store1_f32(global float *p, uint i, float v) { p[i] = v; }
+static inline float4 rnd4_f32(float4 v) { return v; }
+static inline uint4 raw4_f32(global const float *p, uint e) { return ((global const uint4 *)p)[e >> 2]; }
+static inline void rawst4_f32(global float *p, uint e, uint4 v) { ((global uint4 *)p)[e >> 2] = v; }
+static inline uint raw1_f32(global const float *p, uint i) { return ((global const uint *)p)[i]; }
+static inline void rawst1_f32(global float *p, uint i, uint v) { ((global uint *)p)[i] = v; }
+
+// float16 (IEEE binary16), storage only
+#define ST_f16 half
+#define C_f16 float
+#define C4_f16 float4
+#define I4_f16 int4
+#define R4_f16 ushort4
+#define RS4_f16 short4
+#define CVTI4_f16(k) (k)
+#define CVTRS4_f16(k) convert_short4(k)
+static inline float4 load4_f16(global const half *p, uint e) { return vload_half4(e >> 2, p); }
+static inline void store4_f16(global half *p, uint e, float4 v) { vstore_half4_rte(v, e >> 2, p); }
+static inline float load1_f16(global const half *p, uint i) { return vload_half(i, p); }
+static inline void store1_f16(global half *p, uint i, float v) { vstore_half_rte(v, i, p); }
+static inline float4 rnd4_f16(float4 v)
+{
+	ushort4 h;
+	vstore_half4_rte(v, 0, (private half *)&h);
+	return vload_half4(0, (private const half *)&h);
+}
+static inline ushort4 raw4_f16(global const half *p, uint e) { return ((global const ushort4 *)p)[e >> 2]; }
+static inline void rawst4_f16(global half *p, uint e, ushort4 v) { ((global ushort4 *)p)[e >> 2] = v; }
+static inline ushort raw1_f16(global const half *p, uint i) { return ((global const ushort *)p)[i]; }
+static inline void rawst1_f16(global half *p, uint i, ushort v) { ((global ushort *)p)[i] = v; }
+
+// bfloat16: the top half of a float32. Widening shifts; narrowing rounds to
+// nearest even by integer addition, and a NaN becomes a quiet NaN of the
+// same sign and top payload bits.
+#define ST_bf16 ushort
+#define C_bf16 float
+#define C4_bf16 float4
+#define I4_bf16 int4
+#define R4_bf16 ushort4
+#define RS4_bf16 short4
+#define CVTI4_bf16(k) (k)
+#define CVTRS4_bf16(k) convert_short4(k)
+static inline float4 bf16_widen4(ushort4 h) { return as_float4(convert_uint4(h) << 16); }
+static inline ushort4 bf16_narrow4(float4 v)
+{
+	const uint4 b = as_uint4(v);
+	const uint4 r = (b + 0x7FFFu + ((b >> 16) & 1u)) >> 16;
+	return convert_ushort4(select(r, (b >> 16) | 0x40u, (b & 0x7FFFFFFFu) > (uint4)(0x7F800000u)));
+}
+static inline float4 load4_bf16(global const ushort *p, uint e) { return bf16_widen4(((global const ushort4 *)p)[e >> 2]); }
+static inline void store4_bf16(global ushort *p, uint e, float4 v) { ((global ushort4 *)p)[e >> 2] = bf16_narrow4(v); }
+static inline float load1_bf16(global const ushort *p, uint i) { return as_float((uint)p[i] << 16); }
+static inline void store1_bf16(global ushort *p, uint i, float v) { p[i] = bf16_narrow4((float4)(v)).x; }
+static inline float4 rnd4_bf16(float4 v) { return bf16_widen4(bf16_narrow4(v)); }
+static inline ushort4 raw4_bf16(global const ushort *p, uint e) { return ((global const ushort4 *)p)[e >> 2]; }
+static inline void rawst4_bf16(global ushort *p, uint e, ushort4 v) { ((global ushort4 *)p)[e >> 2] = v; }
+static inline ushort raw1_bf16(global const ushort *p, uint i) { return p[i]; }
+static inline void rawst1_bf16(global ushort *p, uint i, ushort v) { p[i] = v; }
+
+// float64, where the device has cl_khr_fp64
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#define VALUE(x, scale) ((x) * (scale))
-DROPOUT_KERNELS(double, double4, long4, convert_long4, f64)
-#undef VALUE
-#define VALUE(x, scale) (x)
-DROPOUT_KERNELS(double, double4, long4, convert_long4, f64_copy)
-#undef VALUE
+#define ST_f64 double
+#define C_f64 double
+#define C4_f64 double4
+#define I4_f64 long4
+#define R4_f64 ulong4
+#define RS4_f64 long4
+// (Lane by lane rather than convert_long4, whose emulation in Oclgrind
+// branches on the lanes and so trips its uninitialized-value checker.)
+#define CVTI4_f64(k) ((long4)((long)(k).x, (long)(k).y, (long)(k).z, (long)(k).w))
+#define CVTRS4_f64(k) CVTI4_f64(k)
+static inline double4 load4_f64(global const double *p, uint e) { return ((global const double4 *)p)[e >> 2]; }
+static inline void store4_f64(global double *p, uint e, double4 v) { ((global double4 *)p)[e >> 2] = v; }
+static inline double load1_f64(global const double *p, uint i) { return p[i]; }
+static inline void store1_f64(global double *p, uint i, double v) { p[i] = v; }
+static inline double4 rnd4_f64(double4 v) { return v; }
+static inline ulong4 raw4_f64(global const double *p, uint e) { return ((global const ulong4 *)p)[e >> 2]; }
+static inline void rawst4_f64(global double *p, uint e, ulong4 v) { ((global ulong4 *)p)[e >> 2] = v; }
+static inline ulong raw1_f64(global const double *p, uint i) { return ((global const ulong *)p)[i]; }
+static inline void rawst1_f64(global double *p, uint i, ulong v) { ((global ulong *)p)[i] = v; }
+#endif
+
+// bcast_keep returns the keep decision (-1 kept, 0 dropped) of tensor
+// element i of a broadcast: its mask element is the sum over canonical axes
+// of coord*stride, with dims[2d] the size and dims[2d+1] the mask stride (0
+// on broadcast axes) of axis d; the mask at m is bytes (F_BYTES) or bits.
+// An element past the launch (!in) is dropped without reading the mask.
+static inline int bcast_keep(global const uchar *m, global const ulong *dims, uint rank, ulong i, bool in, uint flags)
+{
+	if (!in)
+		return 0;
+	ulong rem = i, j = 0;
+	for (uint d = rank; d-- > 0;) {
+		const ulong sz = dims[2 * d], q = rem / sz;
+		j += (rem - q * sz) * dims[2 * d + 1];
+		rem = q;
+	}
+	const bool kept = (flags & F_BYTES) ? m[j] != 0 : ((m[j >> 3] >> (j & 7)) & 1) != 0;
+	return kept ? -1 : 0;
+}
+
+// DROPOUT_KERNELS instantiates the data kernels for element type X with
+// name suffix S; COPY (0 or 1, a constant) makes the copying set for
+// p = 0, where a kept element is x itself, bit for bit. The copying set is
+// separate kernels, not a runtime flag: compilers fold
+// `copy ? x : x*scale` into `x * (copy ? 1 : scale)`, which is not a bit
+// copy on a device that flushes subnormals.
+//
+// The data kernels share their arguments: y, x, the mask m, the bias b and
+// the residual r with their element offsets (the mask's in bytes for byte
+// masks, in 32-bit words for bit masks), n elements, the stream (g0, key,
+// thr), flags, the scale s, alpha's A, B and D, and the fused op's i0 (the
+// tensor element of y[0], for the bias) and blen (the bias's length).
+#define DATA_ARGS(X)                                                                        \
+	global ST_##X *y, ulong yoff, global const ST_##X *x, ulong xoff,                       \
+	global uchar *m, ulong moff, global const ST_##X *b, global const ST_##X *r, ulong roff, \
+	uint n, ulong g0, uint k0, uint k1, uint thr, uint flags,                               \
+	C_##X s, C_##X A, C_##X B, C_##X D, ulong i0, ulong blen
+
+#define DROPOUT_KERNELS(X, S, COPY)                                                         \
+                                                                                            \
+/* value4_S: the output of four elements from their inputs and keeps. */                    \
+static inline C4_##X value4_##S(C4_##X xv, C4_##X bv, C4_##X rv, int4 keep, C_##X s,              \
+	C_##X A, C_##X B, C_##X D, uint flags)                                                  \
+{                                                                                           \
+	const I4_##X kp = CVTI4_##X(keep);                                                      \
+	C4_##X t = xv;                                                                          \
+	if (flags & F_BIAS)                                                                     \
+		t = rnd4_##X(t + bv);                                                               \
+	C4_##X u;                                                                               \
+	if (COPY) {                                                                             \
+		u = select((C4_##X)(0), t, kp);                                                     \
+	} else if (flags & F_ALPHA) {                                                           \
+		const C4_##X at = t * A; /* rounded: no contraction */                              \
+		u = select((C4_##X)(D), at + B, kp);                                                \
+	} else {                                                                                \
+		u = select((C4_##X)(0), t * s, kp);                                                 \
+	}                                                                                       \
+	if (flags & F_RESID)                                                                    \
+		u = rv + rnd4_##X(u);                                                               \
+	return u;                                                                               \
+}                                                                                           \
+                                                                                            \
+/* bias4_S: the bias of elements e .. e+3 of the launch. */                                 \
+static inline C4_##X bias4_##S(global const ST_##X *b, ulong i0, ulong blen, uint e)               \
+{                                                                                           \
+	ulong j = (i0 + e) % blen;                                                              \
+	C4_##X v;                                                                               \
+	v.x = load1_##X(b, (uint)j); j = j + 1 == blen ? 0 : j + 1;                             \
+	v.y = load1_##X(b, (uint)j); j = j + 1 == blen ? 0 : j + 1;                             \
+	v.z = load1_##X(b, (uint)j); j = j + 1 == blen ? 0 : j + 1;                             \
+	v.w = load1_##X(b, (uint)j);                                                            \
+	return v;                                                                               \
+}                                                                                           \
+                                                                                            \
+/* unit4_S: stores elements e .. e+3 (those below n) of y from what     \
+ * load_unit_S loaded and keep, which the caller computes in between. */                  \
+static inline void unit4_##S(global ST_##X *y, global const ST_##X *x, global const ST_##X *b,     \
+	global const ST_##X *r, uint n, uint e, int4 keep, C_##X s, C_##X A, C_##X B,           \
+	C_##X D, uint flags, ulong i0, ulong blen, R4_##X xr, C4_##X xv, C4_##X rv)             \
+{                                                                                           \
+	const bool whole = e + 4 <= n;                                                          \
+	if (COPY && !(flags & (F_BIAS | F_RESID))) {                                            \
+		const R4_##X o = select((R4_##X)(0), xr, CVTRS4_##X(keep));                         \
+		if (whole) {                                                                        \
+			rawst4_##X(y, e, o);                                                            \
+		} else {                                                                            \
+			if (e < n) rawst1_##X(y, e, o.x);                                               \
+			if (e + 1 < n) rawst1_##X(y, e + 1, o.y);                                       \
+			if (e + 2 < n) rawst1_##X(y, e + 2, o.z);                                       \
+		}                                                                                   \
+		return;                                                                             \
+	}                                                                                       \
+	C4_##X bv = (C4_##X)(0);                                                                \
+	if (flags & F_BIAS)                                                                     \
+		bv = bias4_##S(b, i0, blen, e);                                                     \
+	const C4_##X o = value4_##S(xv, bv, rv, keep, s, A, B, D, flags);                       \
+	if (whole) {                                                                            \
+		store4_##X(y, e, o);                                                                \
+	} else {                                                                                \
+		if (e < n) store1_##X(y, e, o.x);                                                   \
+		if (e + 1 < n) store1_##X(y, e + 1, o.y);                                           \
+		if (e + 2 < n) store1_##X(y, e + 2, o.z);                                           \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* load_unit_S loads x (bits or values) and r for elements e .. e+3. */                    \
+static inline void load_unit_##S(global const ST_##X *x, global const ST_##X *r, uint n, uint e,   \
+	uint flags, R4_##X *xr, C4_##X *xv, C4_##X *rv)                                         \
+{                                                                                           \
+	const bool whole = e + 4 <= n;                                                          \
+	if (COPY && !(flags & (F_BIAS | F_RESID))) {                                            \
+		if (whole) {                                                                        \
+			*xr = raw4_##X(x, e);                                                           \
+		} else {                                                                            \
+			R4_##X v = (R4_##X)(0);                                                         \
+			if (e < n) v.x = raw1_##X(x, e);                                                \
+			if (e + 1 < n) v.y = raw1_##X(x, e + 1);                                        \
+			if (e + 2 < n) v.z = raw1_##X(x, e + 2);                                        \
+			*xr = v;                                                                        \
+		}                                                                                   \
+		return;                                                                             \
+	}                                                                                       \
+	if (whole) {                                                                            \
+		*xv = load4_##X(x, e);                                                              \
+		if (flags & F_RESID)                                                                \
+			*rv = load4_##X(r, e);                                                          \
+	} else {                                                                                \
+		C4_##X v = (C4_##X)(0), w = (C4_##X)(0);                                            \
+		if (e < n) { v.x = load1_##X(x, e); if (flags & F_RESID) w.x = load1_##X(r, e); }   \
+		if (e + 1 < n) { v.y = load1_##X(x, e + 1); if (flags & F_RESID) w.y = load1_##X(r, e + 1); } \
+		if (e + 2 < n) { v.z = load1_##X(x, e + 2); if (flags & F_RESID) w.z = load1_##X(r, e + 2); } \
+		*xv = v;                                                                            \
+		*rv = w;                                                                            \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* fwd_S: y = dropout(x) over n elements whose element 0 uses stream word   \
+ * g0; with F_BYTES a byte mask too (F_MASKONLY: the mask alone). One       \
+ * work-item per four elements, one Philox block (two when g0 is not a      \
+ * multiple of 4). */                                                                       \
+kernel void fwd_##S(DATA_ARGS(X))                                                           \
+{                                                                                           \
+	y += yoff; x += xoff; m += moff; r += roff;                                             \
+	const uint2 key = (uint2)(k0, k1);                                                      \
+	const bool data = !(flags & F_MASKONLY);                                                \
+	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
+		const uint e = 4 * k;                                                               \
+		R4_##X xr = (R4_##X)(0);                                                            \
+		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
+		if (data)                                                                           \
+			load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                \
+		const int4 keep = keep4(words4(g0 + e, key), thr, flags);                           \
+		if (data)                                                                           \
+			unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);     \
+		if (flags & F_BYTES) /* whole words: padding bytes are 0 */                         \
+			((global uchar4 *)m)[k] = convert_uchar4(keep & (int4)(-(e < n), -(e + 1 < n), -(e + 2 < n), -(e + 3 < n)) & (int4)(1)); \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* fwdbits_S: as fwd_S, writing a bit mask from mask word mwoff on: the     \
+ * nibbles of 8 neighbouring work-items make one 32-bit word (bit e is      \
+ * element 32w+e; bits past n are 0). */                                                    \
+kernel void fwdbits_##S(DATA_ARGS(X))                                                       \
+{                                                                                           \
+	local uchar nib[LOCAL];                                                                 \
+	y += yoff; x += xoff; r += roff;                                                        \
+	global uint *mw = (global uint *)m + moff;                                              \
+	const uint2 key = (uint2)(k0, k1);                                                      \
+	const bool data = !(flags & F_MASKONLY);                                                \
+	const uint lid = (uint)get_local_id(0), units = (n + 3) >> 2;                           \
+	FOR_GROUPS(base, units) {                                                               \
+		const uint k = base + lid, e = 4 * k;                                               \
+		uint bits = 0;                                                                      \
+		if (k < units) {                                                                    \
+			R4_##X xr = (R4_##X)(0);                                                        \
+			C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                      \
+			if (data)                                                                       \
+				load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                            \
+			const int4 keep = keep4(words4(g0 + e, key), thr, flags);                       \
+			if (data)                                                                       \
+				unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv); \
+			bits = nibble(keep & (int4)(-(e < n), -(e + 1 < n), -(e + 2 < n), -(e + 3 < n))); \
+		}                                                                                   \
+		nib[lid] = (uchar)bits;                                                             \
+		barrier(CLK_LOCAL_MEM_FENCE);                                                       \
+		const uint l8 = 8 * lid;                                                            \
+		if (l8 < (uint)get_local_size(0) && base + l8 < units) {                            \
+			uint word = 0;                                                                  \
+			for (uint q = 0; q < 8; q++)                                                    \
+				word |= (uint)nib[l8 + q] << (4 * q);                                       \
+			mw[(base >> 3) + lid] = word;                                                   \
+		}                                                                                   \
+		barrier(CLK_LOCAL_MEM_FENCE);                                                       \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* bwd_S: y = keep ? x*s : 0 with keep read from a mask: bytes (F_BYTES,    \
+ * nonzero = kept) from byte moff on, or bits from word moff on. */                         \
+kernel void bwd_##S(DATA_ARGS(X))                                                           \
+{                                                                                           \
+	y += yoff; x += xoff; r += roff;                                                        \
+	global const uchar *mb = m + moff;                                                      \
+	global const uint *mw = (global const uint *)m + moff;                                  \
+	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
+		const uint e = 4 * k;                                                               \
+		R4_##X xr = (R4_##X)(0);                                                            \
+		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
+		int4 keep;                                                                          \
+		if (flags & F_BYTES)                                                                \
+			keep = convert_int4(((global const uchar4 *)mb)[k]) != (int4)(0);                               \
+		else                                                                                \
+			keep = keep_of_nibble(mw[k >> 3] >> (4 * (k & 7)));                             \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* bcast_S: a mask read through a broadcast (the executor's Apply         \
+ * kernels): element e of the launch is tensor element i0+e, whose keep     \
+ * decision bcast_keep reads from the whole mask at byte moff of m. */                             \
+kernel void bcast_##S(DATA_ARGS(X), global const ulong *dims, uint rank)                    \
+{                                                                                           \
+	y += yoff; x += xoff; r += roff; m += moff;                                             \
+	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
+		const uint e = 4 * k;                                                               \
+		R4_##X xr = (R4_##X)(0);                                                            \
+		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
+		const int4 keep = (int4)(bcast_keep(m, dims, rank, i0 + e, e < n, flags),            \
+			bcast_keep(m, dims, rank, i0 + e + 1, e + 1 < n, flags),                        \
+			bcast_keep(m, dims, rank, i0 + e + 2, e + 2 < n, flags),                        \
+			bcast_keep(m, dims, rank, i0 + e + 3, e + 3 < n, flags));                       \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
+	}                                                                                       \
+}
+
+DROPOUT_KERNELS(f32, f32, 0)
+DROPOUT_KERNELS(f32, f32_copy, 1)
+DROPOUT_KERNELS(f16, f16, 0)
+DROPOUT_KERNELS(f16, f16_copy, 1)
+DROPOUT_KERNELS(bf16, bf16, 0)
+DROPOUT_KERNELS(bf16, bf16_copy, 1)
+#ifdef cl_khr_fp64
+DROPOUT_KERNELS(f64, f64, 0)
+DROPOUT_KERNELS(f64, f64_copy, 1)
 #endif
