@@ -22,6 +22,14 @@ type Config struct {
 	// SkipClose leaves out the checks that close a backend (for backends
 	// whose open is expensive); the suite still closes what it opens.
 	SkipClose bool
+	// CoreOnly runs the float32/float64 core of the suite and leaves out
+	// the subtests of 16-bit data, alpha dropout, the fused op and regions:
+	// for a backend's extra configurations (small chunks, other thread
+	// counts, another kernel set) when its primary configuration runs the
+	// whole suite and the backend's own tests cover those operations on
+	// the extra paths (as cpu's TestOpsVsReference and the GPU backends'
+	// TestOps do), so that the suite's run time stays within make test's.
+	CoreOnly bool
 }
 
 // The grid of the suite. The sizes straddle Philox blocks (4 words), bit
@@ -62,10 +70,12 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 	t.Run("StoredMasks", s.storedMasks)
 	t.Run("Released", s.released)
 	t.Run("AllocLimits", s.allocLimits)
-	t.Run("Half", s.half)
-	t.Run("Alpha", s.alpha)
-	t.Run("Fused", s.fused)
-	t.Run("Regions", s.regions)
+	if !cfg.CoreOnly {
+		t.Run("Half", s.half)
+		t.Run("Alpha", s.alpha)
+		t.Run("Fused", s.fused)
+		t.Run("Regions", s.regions)
+	}
 	t.Run("Concurrent", func(t *testing.T) { s.concurrent(t, open) })
 	if !cfg.SkipClose {
 		t.Run("Close", func(t *testing.T) { testClose(t, open) })

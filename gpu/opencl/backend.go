@@ -24,7 +24,9 @@ type Backend struct {
 // and, for tests, knobs.
 type config struct {
 	src      string           // the OpenCL C program: kernels.OpenCL
-	maxItems int              // the most work-items of one enqueue (0: defaultMaxItems)
+	maxItems int              // the most work-items of one flat enqueue (0: defaultMaxItems)
+	grid     bool             // grid-stride launches whatever the device kind (tests, benchmarks)
+	flat     bool             // flat launches on a GPU too
 	tune     func(*exec.Info) // adjusts what the device tells the executor
 }
 
@@ -91,13 +93,13 @@ func (b *Backend) philoxBlocks(ctr [][4]uint32, key [][2]uint32) ([][4]uint32, e
 		if n == 0 {
 			return nil
 		}
-		if err := q.write(m[0], 0, bytesOf(in)); err != nil {
+		if err := enqueueWrite(q.q, m[0], 0, bytesOf(in)); err != nil {
 			return err
 		}
-		if err := q.launch(q.k.philox, uint64(n), m[0], m[1], uint32(n)); err != nil {
+		if err := q.launch(q.k.philox, uint64(n), bufArg(m[0]), bufArg(m[1]), u32Arg(uint32(n))); err != nil {
 			return err
 		}
-		return q.read(bytesOf(out), m[1], 0)
+		return enqueueRead(q.q, bytesOf(out), m[1], 0)
 	})
 	if err != nil || n == 0 {
 		return nil, err
@@ -115,10 +117,10 @@ func (b *Backend) streamWords(seed, offset uint64, n int) ([]uint32, error) {
 		if n == 0 {
 			return nil
 		}
-		if err := q.launch(q.k.words, uint64(n), m[0], uint64(n), offset, uint32(seed), uint32(seed>>32)); err != nil {
+		if err := q.launch(q.k.words, uint64(n), bufArg(m[0]), u64Arg(uint64(n)), u64Arg(offset), u32Arg(uint32(seed)), u32Arg(uint32(seed>>32))); err != nil {
 			return err
 		}
-		return q.read(bytesOf(out), m[0], 0)
+		return enqueueRead(q.q, bytesOf(out), m[0], 0)
 	})
 	if err != nil || n == 0 {
 		return nil, err

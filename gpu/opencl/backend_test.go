@@ -217,8 +217,7 @@ func TestErrors(t *testing.T) {
 		{"foreign src", x, foreign, dropout.Params{P: 0.5}, dropout.ErrForeignBuffer, false},
 		{"released dst", released, x, dropout.Params{P: 0.5}, dropout.ErrReleased, false},
 		{"released src", x, released, dropout.Params{P: 0.5}, dropout.ErrReleased, false},
-		{"alpha", x, x, dropout.Params{P: 0.5, Alpha: true}, dropout.ErrUnsupported, false},
-		{"float16", half, half, dropout.Params{P: 0.5}, dropout.ErrDType, false},
+		{"float16 into float32", x, half, dropout.Params{P: 0.5}, dropout.ErrDType, false},
 	} {
 		if err := b.Forward(tc.dst, tc.src, nil, tc.p); !errors.Is(err, tc.want) {
 			t.Errorf("Forward with %s: got %v, want %v", tc.name, err, tc.want)
@@ -494,7 +493,12 @@ func TestCapabilities(t *testing.T) {
 	if !slices.Equal(caps.DTypes, b.DTypes()) || !slices.Contains(caps.DTypes, dropout.Float32) {
 		t.Errorf("Caps.DTypes %v, DTypes() %v", caps.DTypes, b.DTypes())
 	}
-	if len(caps.MaskFormats) != 3 || !caps.NoiseShape || caps.Alpha {
+	for _, dt := range []dropout.DType{dropout.Float16, dropout.BFloat16} {
+		if !slices.Contains(caps.DTypes, dt) {
+			t.Errorf("Caps.DTypes %v without %v", caps.DTypes, dt)
+		}
+	}
+	if len(caps.MaskFormats) != 3 || !caps.NoiseShape || !caps.Alpha || !caps.Fused || !caps.Regions {
 		t.Errorf("caps %+v", caps)
 	}
 	devs, err := Driver{}.Devices()

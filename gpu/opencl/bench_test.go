@@ -7,9 +7,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/kernels"
 )
 
 // The benchmarks run on the device DROPOUT_OPENCL_DEVICE names (Options.Device;
@@ -37,8 +40,17 @@ func benchSizes(b *testing.B) []int {
 	return ks
 }
 
+// benchBackend opens the benchmarks' device; DROPOUT_OPENCL_GRID=1 forces
+// grid-stride launches (the GPU form) and =0 flat ones, to compare them.
 func benchBackend(b *testing.B) *Backend {
-	be := openDevice(b, dropout.Options{Device: os.Getenv("DROPOUT_OPENCL_DEVICE")})
+	cfg := config{src: kernels.OpenCL}
+	switch os.Getenv("DROPOUT_OPENCL_GRID") {
+	case "1":
+		cfg.grid = true
+	case "0":
+		cfg.flat = true
+	}
+	be := openWith(b, dropout.Options{Device: os.Getenv("DROPOUT_OPENCL_DEVICE")}, cfg)
 	b.Logf("device: %s [%s]", be.Device().Name, be.Device().Platform)
 	return be
 }
@@ -66,6 +78,20 @@ func deviceBuffers(b *testing.B, be *Backend, n int) (x, y dropout.Buffer) {
 		b.Fatal(err)
 	}
 	return x, y
+}
+
+// maskBuffer returns a device mask of format f for n elements, nil for
+// MaskNone.
+func maskBuffer(b *testing.B, be *Backend, f dropout.MaskFormat, n int) dropout.Tensor {
+	if f == dropout.MaskNone {
+		return nil
+	}
+	m, err := be.Alloc(dropout.Uint8, f.Bytes(n))
+	if err != nil {
+		b.Skipf("Alloc(%d): %v", f.Bytes(n), err)
+	}
+	b.Cleanup(func() { m.Release() })
+	return m
 }
 
 // BenchmarkForward measures forward dropout, p = 0.5 and no mask, on
@@ -120,4 +146,100 @@ func BenchmarkCopy(b *testing.B) {
 			reportElems(b, n)
 		})
 	}
+}
+
+// BenchmarkMasks measures forward dropout, p = 0.5, on device-resident
+// float32 buffers for each mask format, at the sizes of DROPOUT_BENCH_LOG2
+// (bytes counted as in BenchmarkForward: 8 per element).
+//
+//	DROPOUT_BENCH_LOG2=24 go test -run '^$' -bench Masks -benchtime 20x ./gpu/opencl/
+func BenchmarkMasks(b *testing.B) {
+	be := benchBackend(b)
+	for _, k := range benchSizes(b) {
+		n := 1 << k
+		for _, f := range dropout.AllMaskFormats() {
+			b.Run(fmt.Sprintf("%v/n=2^%d", f, k), func(b *testing.B) {
+				x, y := deviceBuffers(b, be, n)
+				m := maskBuffer(b, be, f, n)
+				g := dropout.NewGenerator(1)
+				b.SetBytes(8 * int64(n))
+				if _, err := g.Forward(be, y, x, m, dropout.Params{P: 0.5, Mask: f}); err != nil { // builds the kernel
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for range b.N {
+					if _, err := g.Forward(be, y, x, m, dropout.Params{P: 0.5, Mask: f}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportElems(b, n)
+			})
+		}
+	}
+}
+
+// BenchmarkSmall measures synchronous forward calls of 4096 float32
+// elements on device buffers, for each mask format: the per-call overhead
+// (calls/s, and cpu-us/call, the process's CPU time per call, PoCL's
+// threads included, which a loaded machine disturbs less than wall time).
+//
+//	go test -run '^$' -bench Small -benchtime 2s ./gpu/opencl/
+func BenchmarkSmall(b *testing.B) {
+	be := benchBackend(b)
+	const n = 4096
+	for _, f := range dropout.AllMaskFormats() {
+		b.Run(fmt.Sprintf("%v", f), func(b *testing.B) {
+			x, y := deviceBuffers(b, be, n)
+			m := maskBuffer(b, be, f, n)
+			g := dropout.NewGenerator(1)
+			if _, err := g.Forward(be, y, x, m, dropout.Params{P: 0.5, Mask: f}); err != nil { // builds the kernel (PoCL compiles lazily)
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			t0 := cpuTime()
+			for range b.N {
+				if _, err := g.Forward(be, y, x, m, dropout.Params{P: 0.5, Mask: f}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+			b.ReportMetric((cpuTime()-t0)/float64(b.N)*1e6, "cpu-us/call")
+		})
+	}
+}
+
+// BenchmarkEmptyKernel measures the floor of a synchronous call: an empty
+// kernel of one work-group launched and waited for through the executor
+// (a queue taken and returned, one enqueue, clFinish), in calls/s.
+//
+//	go test -run '^$' -bench EmptyKernel -benchtime 2s ./gpu/opencl/
+func BenchmarkEmptyKernel(b *testing.B) {
+	be := benchBackend(b)
+	var t0 float64
+	for i := -1; i < b.N; i++ { // i = -1 builds the kernel (PoCL compiles lazily)
+		if i == 0 {
+			b.ResetTimer()
+			t0 = cpuTime()
+		}
+		err := exec.Do(be.Backend, func(q exec.Queue) error {
+			cq := q.(*clQueue)
+			return cq.launch(cq.k.empty, 1, u32Arg(0))
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	b.ReportMetric((cpuTime()-t0)/float64(b.N)*1e6, "cpu-us/call")
+}
+
+// cpuTime returns the process's CPU time (user and system, all threads,
+// PoCL's workers included) in seconds: on a shared machine a steadier
+// measure of a call's cost than wall time.
+func cpuTime() float64 {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return float64(u.Utime.Nano()+u.Stime.Nano()) / 1e9
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/dropouttest"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/gpu/internal/exec/exectest"
 	"github.com/gpudropout/dropout/kernels"
 )
 
@@ -47,9 +48,9 @@ func TestConformance(t *testing.T) {
 		{"PoCL", dropout.Options{Device: pocl}, dropouttest.Config{}, config{src: kernels.OpenCL}},
 		// Chunks of 4 KiB: 1024 float32 or 512 float64 elements, so the
 		// suite's 1023-element and large cases cross chunk boundaries.
-		{"PoCLChunked", dropout.Options{Device: pocl, MaxChunkBytes: 4096}, dropouttest.Config{Large: 1<<16 + 3, SkipClose: true}, config{src: kernels.OpenCL}},
+		{"PoCLChunked", dropout.Options{Device: pocl, MaxChunkBytes: 4096}, dropouttest.Config{Large: 1<<16 + 3, SkipClose: true, CoreOnly: true}, config{src: kernels.OpenCL}},
 		// Launches of 4096 elements in enqueues of 256 work-items.
-		{"PoCLSmallLaunches", dropout.Options{Device: pocl}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}, smallLaunches},
+		{"PoCLSmallLaunches", dropout.Options{Device: pocl}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true, CoreOnly: true}, smallLaunches},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			probe := openWith(t, tc.opts, tc.dev)
@@ -71,4 +72,26 @@ func TestConformance(t *testing.T) {
 // document's mean-sum property) on the backend's own output.
 func TestStatistics(t *testing.T) {
 	dropouttest.Statistics(t, openDevice(t, dropout.Options{Device: pocl}))
+}
+
+// TestOps checks 16-bit data, alpha dropout, the fused op and regions
+// (exectest.CheckOps: every data type, mask format, p in {0, 0.3, 1}, host
+// tensors and buffers, forward and backward) against the reference, on
+// the default launches and, in short, on small chunked launches and with
+// grid-stride launches (the GPU form) on PoCL.
+func TestOps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  dropout.Options
+		dev   config
+		short bool
+	}{
+		{"PoCL", dropout.Options{Device: pocl}, config{src: kernels.OpenCL}, false},
+		{"PoCLSmallLaunches", dropout.Options{Device: pocl, MaxChunkBytes: 256}, smallLaunches, true},
+		{"PoCLGrid", dropout.Options{Device: pocl}, config{src: kernels.OpenCL, grid: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exectest.CheckOps(t, openWith(t, tc.opts, tc.dev), exectest.OpCases(), tc.short)
+		})
+	}
 }

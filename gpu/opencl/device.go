@@ -26,6 +26,7 @@ type device struct {
 	vendor   string // platform vendor, matched by Options.Device
 	fp64     bool   // cl_khr_fp64
 	maxGroup int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
+	units    int    // CL_DEVICE_MAX_COMPUTE_UNITS
 }
 
 // enumMu serialises device enumeration in this process. On Linux the
@@ -121,6 +122,8 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 	q(err)
 	group, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)", d.MaxWorkGroupSize)
 	q(err)
+	units, err := safe("clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)", d.MaxComputeUnits)
+	q(err)
 	if err := errors.Join(errs...); err != nil {
 		return device{}, err
 	}
@@ -135,10 +138,14 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 	// API on the host: correct, but no reason to prefer it over "cpu".
 	emulated := kind == dropout.KindCPU || strings.Contains(strings.ToLower(platform), "oclgrind")
 	fp64 := hasExtension(ext, "cl_khr_fp64")
-	caps := dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats(), NoiseShape: true}
+	// 16-bit data needs no extension: the kernels store it as half
+	// (vload_half, vstore_half_rte) or ushort and compute in float.
+	caps := dropout.Capabilities{DTypes: []dropout.DType{dropout.Float32}, MaskFormats: dropout.AllMaskFormats(),
+		NoiseShape: true, Alpha: true, Fused: true, Regions: true}
 	if fp64 {
 		caps.DTypes = append(caps.DTypes, dropout.Float64)
 	}
+	caps.DTypes = append(caps.DTypes, dropout.Float16, dropout.BFloat16)
 	return device{
 		info: dropout.DeviceInfo{
 			Backend:  "opencl",
@@ -154,6 +161,7 @@ func describe(d *cl.Device, platform, vendor string) (device, error) {
 		vendor:   strings.TrimSpace(vendor),
 		fp64:     fp64,
 		maxGroup: max(group, 1),
+		units:    max(units, 1),
 	}, nil
 }
 

@@ -70,10 +70,14 @@
 // Alloc rounds every buffer up to whole 32-bit words because the kernels
 // write bit masks a word at a time.
 //
-// float32 runs on every device; float64 needs cl_khr_fp64 (Backend.DTypes
-// says which), and is otherwise dropout.ErrDType (a buffer of any type can
-// still be allocated and copied). 16-bit types and alpha dropout are not
-// implemented (ErrDType, ErrUnsupported).
+// float32, float16 and bfloat16 run on every device (16-bit data is
+// storage only: vload_half/vstore_half_rte, core OpenCL 1.2, and integer
+// operations for bfloat16, computed in float32); float64 needs cl_khr_fp64
+// (Backend.DTypes says which), and is otherwise dropout.ErrDType (a buffer
+// of any type can still be allocated and copied). Alpha dropout, the fused
+// bias + dropout + residual op (Backend implements dropout.Fuser) and
+// regions (Params.Global) run on every device; the kernels are compiled
+// with FP_CONTRACT OFF, so alpha dropout's A·x + B rounds the product.
 //
 // Every OpenCL call's status is checked in one place, and a failure is an
 // error that names the call and the status code, such as
@@ -100,17 +104,26 @@
 // The kernels implement the stream contract of the root package exactly,
 // word indices modulo 2^64 included (the block counter wraps from 2^62 - 1
 // to 0): one Philox4x32-10 block per four consecutive stream words, vector
-// loads and stores where a block's four elements are aligned, a select (never a
-// multiply by the mask) for the keep decision, 64-bit element indices and
-// offsets, and separate copying kernels for p = 0, so that output is a bit
-// copy. One work-item serves one unit of work (a Philox block, a mask
-// word), and kernels are enqueued in pieces of at most 2^24 work-items from
-// a global offset, so any size fits the device's dispatch limits. The
-// executor runs a call in chunks of at most Options.MaxChunkBytes (64 MiB
-// when 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor;
+// loads and stores (16 bytes for float32) one work-item apart, data loaded
+// before Philox runs, a select (never a multiply by the mask) for the keep
+// decision, 32-bit indices within a launch (64-bit stream words and tensor
+// positions), and separate copying kernels for p = 0, so that output is a
+// bit copy. One work-item serves four elements (one Philox block, two when
+// the stream offset is not a multiple of 4); a bit-mask word is assembled
+// in local memory from the nibbles of 8 neighbouring work-items. On a GPU
+// the program is built with -DGRID_STRIDE and each launch is one enqueue
+// of a grid sized to the device (compute units × 2048 work-items) looping
+// over the units; on other devices (PoCL) one work-item per unit, which
+// its compiler handles better, in enqueues from a global offset (see
+// exec.go). A launch covers at most 2^30 elements. Calls on Buffers only
+// are one launch per kernel up to that; with host tensors the executor
+// stages a call in chunks of at most Options.MaxChunkBytes (64 MiB when
+// 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor;
 // chunks start at multiples of 32 elements, so bit-mask bytes are never
 // split, and the stream contract makes the chunking invisible in the
-// result. A noise shape's mask must fit one allocation, and is written even
+// result. No command makes an event (a call waits with clFinish), and a
+// queue's kernel objects keep their arguments, which are set only when
+// they change. A noise shape's mask must fit one allocation, and is written even
 // over an empty tensor (a noise shape [3 1 4] over a [3 0 4] tensor draws
 // 12 mask elements).
 //
@@ -145,9 +158,13 @@
 // checks under Oclgrind with its API, data-race and uninitialized-value
 // checkers (TestOclgrind runs the test binary again under oclgrind), and
 // check that loader_stubs.c is what internal/genstubs makes. Run them with
-// -race. A missing PoCL or Oclgrind skips them, or fails them when
-// DROPOUT_REQUIRE_DEVICES is set, as `make test` does. BenchmarkForward
-// and BenchmarkCopy measure dropout against the device's own buffer copy.
+// -race. TestOps checks 16-bit data, alpha dropout, the fused op and
+// regions against the reference (exectest.CheckOps), with flat and
+// grid-stride launches. A missing PoCL or Oclgrind skips them, or fails
+// them when DROPOUT_REQUIRE_DEVICES is set, as `make test` does.
+// BenchmarkForward and BenchmarkCopy measure dropout against the device's
+// own buffer copy, BenchmarkMasks each mask format, BenchmarkSmall the
+// rate of small synchronous calls and BenchmarkEmptyKernel its floor.
 package opencl
 
 //go:generate go run ./internal/genstubs -o loader_stubs.c

@@ -5,9 +5,9 @@ package opencl
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/jgillich/go-opencl/cl"
 
@@ -21,31 +21,58 @@ import (
 //
 //	GenNone, GenBytes       fwd_T (flags F_BYTES for a byte mask)
 //	GenBits                 fwdbits_T
-//	MaskBits, MaskBytes     fwdbits_T, fwd_T with F_MASKONLY (| F_BYTES); no data
-//	ReadBits, ReadBytes     bwdbits_T, bwdbytes_T
-//	ApplyBits, ApplyBytes   bcast_T (bits = 1, 0), the dims in a buffer as ulong pairs
+//	MaskBits, MaskBytes     fwdbits_T, fwd_T with F_MASKONLY (| F_BYTES); no data;
+//	                        with Args.Words mask_map, the map in a buffer as ulong pairs
+//	ReadBits, ReadBytes     bwd_T (F_BYTES for bytes)
+//	ApplyBits, ApplyBytes   bcast_T (F_BYTES for bytes), the dims in a buffer as ulong pairs
 //	Copy                    clEnqueueCopyBuffer
 //	Zero                    zero_words
 //
-// T is f32 or f64, with _copy appended for Args.CopyKept (p = 0), and
-// Args.DropAll is F_DROPALL. Views' byte offsets become the kernels'
-// element offsets (data), byte offsets (byte masks) or word offsets (bit
-// masks); the executor keeps them aligned.
+// T is f32, f64, f16 or bf16, with _copy appended for Args.CopyKept
+// (p = 0); Args.DropAll is F_DROPALL, Alpha F_ALPHA, HasBias F_BIAS and
+// HasResid F_RESID. Views' byte offsets become the kernels' element
+// offsets (data), byte offsets (byte masks) or word offsets (bit masks);
+// the executor keeps them aligned.
+//
+// Launches: on a GPU the program is built with GRID_STRIDE and a launch
+// is one enqueue of a grid sized to the device (compute units × 2048
+// work-items, the resident threads of a streaming multiprocessor or
+// compute unit), each work-item looping over units a grid apart; elsewhere
+// (PoCL, whose compiler vectorises loop-free kernels across work-items,
+// and measures faster so) one work-item per unit, in enqueues of at most
+// maxItems work-items from a global work offset. Kernel arguments are set
+// only when they change (each queue has its own kernel objects; they are
+// typed values, not interfaces, and scalars go to OpenCL by value, so a
+// launch allocates nothing), and no command makes an event: a call ends
+// with clFinish.
 
 // Flags of the kernels.
 const (
-	fDropAll  = 1 // p = 1
-	fBytes    = 4 // write a byte mask
-	fMaskOnly = 8 // write the mask only
+	fDropAll  = 1  // p = 1
+	fBytes    = 4  // a byte mask
+	fMaskOnly = 8  // write the mask only
+	fAlpha    = 16 // alpha dropout
+	fBias     = 32 // fused: add the bias
+	fResid    = 64 // fused: add the residual
 )
 
 // queues is how many calls of one backend run side by side, each on its
 // own command queue with its own kernel objects.
 const queues = 4
 
-// defaultMaxItems is the most work-items of one enqueue: enough to fill
-// any device many times over, few enough for any dispatch limit.
-const defaultMaxItems = 1 << 24
+// maxLaunchElems is the most elements of one launch (exec.Info's
+// MaxLaunchElems): the kernels index a launch's elements with 32 bits.
+const maxLaunchElems = 1 << 30
+
+// defaultMaxItems is the most work-items of one flat enqueue: as many as
+// the largest launch has units (maxLaunchElems/4), so that a call on
+// device buffers is one enqueue per kernel.
+const defaultMaxItems = maxLaunchElems / 4
+
+// gridItemsPerUnit is the work-items of a grid-stride launch per compute
+// unit: the resident threads of an NVIDIA streaming multiprocessor (2048;
+// an AMD compute unit holds 2560).
+const gridItemsPerUnit = 2048
 
 // clDevice is an exec.Device: a context and the program built for it.
 type clDevice struct {
@@ -53,7 +80,8 @@ type clDevice struct {
 	ctx      *cl.Context
 	prog     *cl.Program
 	info     exec.Info
-	maxItems int           // work-items of one enqueue
+	maxItems int           // work-items of one flat enqueue
+	grid     int           // work-items of a grid-stride launch; 0: flat launches
 	dummy    *cl.MemObject // bound to the kernel arguments a launch does not use
 
 	// What the executor holds, for tests.
@@ -69,6 +97,9 @@ type mem struct {
 // newDevice creates a context on d and builds cfg.src for it.
 func newDevice(d device, cfg config) (_ *clDevice, err error) {
 	cd := &clDevice{dev: d, maxItems: cmp.Or(cfg.maxItems, defaultMaxItems)}
+	if cfg.grid || d.info.Kind == dropout.KindGPU && !cfg.flat {
+		cd.grid = max(1, d.units) * gridItemsPerUnit
+	}
 	defer func() {
 		if err != nil {
 			cd.Close()
@@ -77,14 +108,18 @@ func newDevice(d device, cfg config) (_ *clDevice, err error) {
 	if cd.ctx, err = cl.CreateContext([]*cl.Device{d.dev}); err != nil {
 		return nil, check("clCreateContext", err)
 	}
-	if cd.prog, err = build(cd.ctx, d, cfg.src); err != nil {
+	opts := ""
+	if cd.grid > 0 {
+		opts = "-DGRID_STRIDE"
+	}
+	if cd.prog, err = build(cd.ctx, d, cfg.src, opts); err != nil {
 		return nil, err
 	}
 	if cd.dummy, err = cd.ctx.CreateBuffer(cl.MemReadWrite|cl.MemCopyHostPtr, make([]byte, 4)); err != nil {
 		return nil, check("clCreateBuffer", err)
 	}
 	cd.info = exec.Info{DeviceInfo: d.info, DTypes: slices.Clone(d.info.Caps.DTypes), Queues: queues,
-		HostMemory: d.info.Emulated, DirectCopy: true}
+		HostMemory: d.info.Emulated, DirectCopy: true, MaxLaunchElems: maxLaunchElems}
 	if cfg.tune != nil {
 		cfg.tune(&cd.info)
 	}
@@ -143,18 +178,22 @@ func (d *clDevice) Close() error {
 	return nil
 }
 
-// clQueue is an exec.Queue: an in-order command queue, its kernels and
-// the events of what it has queued since the last Wait.
+// clQueue is an exec.Queue: an in-order command queue and its kernels.
 type clQueue struct {
-	d      *clDevice
-	q      *cl.CommandQueue
-	k      *kernelSet
-	events []*cl.Event
-	// dims holds the broadcast table of Apply launches, dimsVal its
-	// contents, so that the chunks of a call upload it once.
-	dims    *cl.MemObject
-	dimsCap int
-	dimsVal []uint64
+	d *clDevice
+	q *cl.CommandQueue
+	k *kernelSet
+	// dims and words hold the tables of Apply and word-map launches, so
+	// that the chunks of a call upload them once.
+	dims, words devTable
+	argv        [24]arg // Launch's arguments, kept to allocate none per launch
+}
+
+// devTable is a small device buffer of ulongs and what it holds.
+type devTable struct {
+	m   *cl.MemObject
+	cap int
+	val []uint64
 }
 
 func (q *clQueue) mem(v exec.View) *cl.MemObject {
@@ -164,209 +203,192 @@ func (q *clQueue) mem(v exec.View) *cl.MemObject {
 	return v.Mem.(*mem).m
 }
 
-// track keeps the event of an enqueue until Wait: events are released
-// only once their commands completed, which some implementations
-// (Oclgrind) need.
-func (q *clQueue) track(ev *cl.Event) {
-	if ev != nil {
-		q.events = append(q.events, ev)
-	}
-}
-
 // Upload implements exec.Queue with a blocking write: src is the caller's
 // (Go memory that OpenCL may not keep), and may change once Upload returns.
 func (q *clQueue) Upload(dst exec.View, src []byte) error {
-	return q.write(q.mem(dst), int(dst.Off), src)
-}
-
-func (q *clQueue) write(m *cl.MemObject, off int, src []byte) error {
-	if len(src) == 0 {
-		return nil
-	}
-	ev, err := q.q.EnqueueWriteBuffer(m, true, off, len(src), unsafe.Pointer(&src[0]), nil)
-	q.track(ev)
-	return check("clEnqueueWriteBuffer", err)
+	return enqueueWrite(q.q, q.mem(dst), int(dst.Off), src)
 }
 
 // Download implements exec.Queue with a blocking read.
 func (q *clQueue) Download(dst []byte, src exec.View) error {
-	return q.read(dst, q.mem(src), int(src.Off))
-}
-
-func (q *clQueue) read(dst []byte, m *cl.MemObject, off int) error {
-	if len(dst) == 0 {
-		return nil
-	}
-	ev, err := q.q.EnqueueReadBuffer(m, true, off, len(dst), unsafe.Pointer(&dst[0]), nil)
-	q.track(ev)
-	return check("clEnqueueReadBuffer", err)
+	return enqueueRead(q.q, dst, q.mem(src), int(src.Off))
 }
 
 // Wait implements exec.Queue: clFinish.
 func (q *clQueue) Wait() error {
-	err := check("clFinish", q.q.Finish())
-	for _, ev := range q.events {
-		ev.Release()
-	}
-	clear(q.events)
-	q.events = q.events[:0]
-	return err
+	return check("clFinish", q.q.Finish())
 }
 
 // Release implements exec.Queue.
 func (q *clQueue) Release() error {
 	err := q.Wait()
 	q.k.release()
-	if q.dims != nil {
-		q.dims.Release()
+	for _, t := range []*devTable{&q.dims, &q.words} {
+		if t.m != nil {
+			t.m.Release()
+		}
 	}
 	q.q.Release()
 	q.d.queues.Add(-1)
 	return err
 }
 
+// The element types of the kernels, in kernelSet.data's order.
+var typeIndex = map[dropout.DType]int{dropout.Float32: 0, dropout.Float64: 1, dropout.Float16: 2, dropout.BFloat16: 3}
+
 // Launch implements exec.Queue.
 func (q *clQueue) Launch(k exec.Kernel, a *exec.Args) error {
 	n := uint64(a.N)
 	switch k {
 	case exec.Copy:
-		ev, err := q.q.EnqueueCopyBuffer(q.mem(a.X), q.mem(a.Y), int(a.X.Off), int(a.Y.Off), int(a.N), nil)
-		q.track(ev)
-		return check("clEnqueueCopyBuffer", err)
+		return enqueueCopy(q.q, q.mem(a.Y), int(a.Y.Off), q.mem(a.X), int(a.X.Off), int(a.N))
 	case exec.Zero:
-		return q.launch(q.k.zero, n/4, q.mem(a.Y), uint64(a.Y.Off/4), n/4)
+		return q.launch(q.k.zero, n/4, bufArg(q.mem(a.Y)), u64Arg(uint64(a.Y.Off/4)), u32Arg(uint32(n/4)))
 	}
-	t, es := 0, int64(4)
-	var scale any = a.Scale32
-	if a.DType == dropout.Float64 {
-		t, es, scale = 1, 8, a.Scale64
-	}
-	c := 0
-	if a.CopyKept {
-		c = 1
-	}
-	kern := func(f int) (*kernel, error) {
-		if kn := q.k.data[f][t][c]; kn != nil {
-			return kn, nil
-		}
-		return nil, fmt.Errorf("%w: %v data on %s (no cl_khr_fp64)", dropout.ErrDType, a.DType, q.d.dev.info.Name)
-	}
+	k0, k1 := uint32(a.Seed), uint32(a.Seed>>32)
 	flags := uint32(0)
 	if a.DropAll {
 		flags |= fDropAll
 	}
-	y, yoff, x, xoff := q.mem(a.Y), uint64(a.Y.Off/es), q.mem(a.X), uint64(a.X.Off/es)
-	m, moff := q.mem(a.M), uint64(a.M.Off)
-	k0, k1 := uint32(a.Seed), uint32(a.Seed>>32)
-	fam, items := famFwd, (n+a.G0&3+3)/4
-	switch k {
-	case exec.GenBytes:
+	if k.Format() == dropout.MaskBytes {
 		flags |= fBytes
-	case exec.MaskBytes:
-		flags |= fBytes | fMaskOnly
+	}
+	if a.Words != nil { // a region's mask through its word map
+		words, err := table(q, &q.words, a.Words, func(w exec.WordDim) (uint64, uint64) { return uint64(w.Size), w.Stride })
+		if err != nil {
+			return err
+		}
+		return q.launch(q.k.maskMap, (n+31)/32, bufArg(q.mem(a.M)), u64Arg(uint64(a.M.Off/4)), u32Arg(uint32(n)),
+			u64Arg(uint64(a.I0)), u64Arg(a.G0), u32Arg(k0), u32Arg(k1), u32Arg(a.Thresh), u32Arg(flags),
+			bufArg(words), u32Arg(uint32(len(a.Words))))
+	}
+	if a.Alpha {
+		flags |= fAlpha
+	}
+	if a.HasBias {
+		flags |= fBias
+		if a.BiasLen > math.MaxUint32 {
+			return fmt.Errorf("%w: a bias of %d elements on %s (at most 2^32-1)", dropout.ErrUnsupported, a.BiasLen, q.d.dev.info.Name)
+		}
+	}
+	if a.HasResid {
+		flags |= fResid
+	}
+	fam, moff := famFwd, uint64(a.M.Off)
+	switch k {
 	case exec.GenBits, exec.MaskBits:
-		fam, items, moff = famFwdBits, (n+31)/32, moff/4
-		if k == exec.MaskBits {
-			flags |= fMaskOnly
-		}
-	case exec.ReadBytes, exec.ReadBits:
-		fam, items = famBwdBytes, (n+3)/4
-		if k == exec.ReadBits {
-			fam, items, moff = famBwdBits, (n+31)/32, moff/4
-		}
-		kn, err := kern(fam)
-		if err != nil {
-			return err
-		}
-		return q.launch(kn, items, y, yoff, x, xoff, m, moff, n, flags, scale)
+		fam, moff = famFwdBits, moff/4
+	case exec.ReadBits:
+		fam, moff = famBwd, moff/4
+	case exec.ReadBytes:
+		fam = famBwd
 	case exec.ApplyBits, exec.ApplyBytes:
-		kn, err := kern(famBcast)
+		fam = famBcast
+	}
+	if k == exec.MaskBits || k == exec.MaskBytes {
+		flags |= fMaskOnly
+	}
+	t, ok := typeIndex[a.DType]
+	c := 0
+	if a.CopyKept {
+		c = 1
+	}
+	var kn *kernel
+	if ok {
+		kn = q.k.data[fam][t][c]
+	}
+	if kn == nil {
+		return fmt.Errorf("%w: %v data on %s", dropout.ErrDType, a.DType, q.d.dev.info.Name)
+	}
+	es := int64(a.DType.Size())
+	s, A, B, D := f32Arg(a.Scale32), f32Arg(a.A32), f32Arg(a.B32), f32Arg(a.D32)
+	if a.DType == dropout.Float64 {
+		s, A, B, D = f64Arg(a.Scale64), f64Arg(a.A64), f64Arg(a.B64), f64Arg(a.D64)
+	}
+	args := append(q.argv[:0], bufArg(q.mem(a.Y)), u64Arg(uint64(a.Y.Off/es)), bufArg(q.mem(a.X)), u64Arg(uint64(a.X.Off/es)),
+		bufArg(q.mem(a.M)), u64Arg(moff), bufArg(q.mem(a.B)), bufArg(q.mem(a.R)), u64Arg(uint64(a.R.Off/es)), u32Arg(uint32(n)),
+		u64Arg(a.G0), u32Arg(k0), u32Arg(k1), u32Arg(a.Thresh), u32Arg(flags),
+		s, A, B, D, u64Arg(uint64(a.I0)), u64Arg(uint64(max(a.BiasLen, 1))))
+	if fam == famBcast {
+		dims, err := table(q, &q.dims, a.Dims, func(d exec.Dim) (uint64, uint64) { return uint64(d.Size), uint64(d.Stride) })
 		if err != nil {
 			return err
 		}
-		dims, err := q.table(a.Dims)
-		if err != nil {
-			return err
-		}
-		bits := uint32(0)
-		if k == exec.ApplyBits {
-			bits = 1
-		}
-		return q.launch(kn, n, y, yoff, x, xoff, m, moff, uint64(a.I0), n, dims, uint32(len(a.Dims)), bits, flags, scale)
+		args = append(args, bufArg(dims), u32Arg(uint32(len(a.Dims))))
 	}
-	kn, err := kern(fam)
-	if err != nil {
-		return err
-	}
-	return q.launch(kn, items, y, yoff, x, xoff, m, moff, n, a.G0, k0, k1, a.Thresh, flags, scale)
+	return q.launch(kn, (n+3)/4, args...)
 }
 
-// table returns a buffer holding dims as (size, stride) pairs of ulongs.
-func (q *clQueue) table(dims []exec.Dim) (*cl.MemObject, error) {
-	v := make([]uint64, 0, 2*len(dims))
-	for _, d := range dims {
-		v = append(v, uint64(d.Size), uint64(d.Stride))
+// table returns t's buffer holding rows as (size, stride) pairs of ulongs,
+// uploading them only when they changed.
+func table[R any](q *clQueue, t *devTable, rows []R, pair func(R) (uint64, uint64)) (*cl.MemObject, error) {
+	v := make([]uint64, 0, 2*len(rows))
+	for _, r := range rows {
+		a, b := pair(r)
+		v = append(v, a, b)
 	}
 	if len(v) == 0 {
 		return q.d.dummy, nil
 	}
-	if q.dims != nil && slices.Equal(v, q.dimsVal) {
-		return q.dims, nil
+	if t.m != nil && slices.Equal(v, t.val) {
+		return t.m, nil
 	}
-	if size := 8 * len(v); q.dimsCap < size {
-		if q.dims != nil {
-			q.dims.Release() // freed once the launches using it are done
-			q.dims, q.dimsCap = nil, 0
+	if size := 8 * len(v); t.cap < size {
+		if t.m != nil {
+			t.m.Release() // freed once the launches using it are done
+			t.m, t.cap = nil, 0
 		}
 		size = max(size, 256)
 		m, err := q.d.ctx.CreateEmptyBuffer(cl.MemReadOnly, size)
 		if err != nil {
 			return nil, check("clCreateBuffer", err)
 		}
-		q.dims, q.dimsCap = m, size
+		t.m, t.cap = m, size
 	}
-	q.dimsVal = nil
-	if err := q.write(q.dims, 0, bytesOf(v)); err != nil {
+	t.val = nil
+	if err := enqueueWrite(q.q, t.m, 0, bytesOf(v)); err != nil {
 		return nil, err
 	}
-	q.dimsVal = v
-	return q.dims, nil
+	t.val = v
+	return t.m, nil
 }
 
-// launch sets the kernel's arguments and enqueues it over items
-// work-items, one per unit of work, in enqueues of at most maxItems
-// work-items from a global work offset, so that any count fits the
-// device's dispatch limits.
-func (q *clQueue) launch(k *kernel, items uint64, args ...any) error {
-	for i, a := range args {
-		var err error
-		switch v := a.(type) {
-		case *cl.MemObject:
-			err = k.k.SetArgBuffer(i, v)
-		case uint64:
-			err = k.k.SetArgUint64(i, v)
-		case uint32:
-			err = k.k.SetArgUint32(i, v)
-		case float32:
-			err = k.k.SetArgFloat32(i, v)
-		case float64:
-			err = k.k.SetArgUnsafe(i, 8, unsafe.Pointer(&v))
-		default:
-			return fmt.Errorf("opencl: internal error: kernel %s argument %d has type %T", k.name, i, a)
-		}
-		if err != nil {
-			return check(fmt.Sprintf("clSetKernelArg(%s, %d)", k.name, i), err)
-		}
+// launch sets the kernel's arguments that changed since its last launch
+// and enqueues it over units units of work: on a grid-stride device one
+// enqueue of at most the device's grid, otherwise one work-item per unit
+// in enqueues of at most maxItems work-items from a global work offset.
+func (q *clQueue) launch(k *kernel, units uint64, args ...arg) error {
+	if err := k.set(args); err != nil {
+		return err
 	}
 	local := uint64(k.local)
+	if g := uint64(q.d.grid); g > 0 && k.strided {
+		global := min((units+local-1)/local*local, max(g/local, 1)*local)
+		return enqueueKernel(q.q, k, 0, int(global))
+	}
 	step := max(local, uint64(q.d.maxItems)/local*local) // whole work-groups
-	for start := uint64(0); start < items; start += step {
-		global := (min(items-start, step) + local - 1) / local * local
-		ev, err := q.q.EnqueueNDRangeKernel(k.k, []int{int(start)}, []int{int(global)}, []int{int(local)}, nil)
-		q.track(ev)
-		if err != nil {
-			return check("clEnqueueNDRangeKernel("+k.name+")", err)
+	for start := uint64(0); start < units; start += step {
+		global := (min(units-start, step) + local - 1) / local * local
+		if err := enqueueKernel(q.q, k, int(start), int(global)); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// set sets the kernel's arguments that differ from those of its last
+// launch (a cl_kernel keeps them; a scalar compares by its bits, so +0
+// and -0 differ). A failed set forgets them all.
+func (k *kernel) set(args []arg) error {
+	for i, a := range args {
+		if i < len(k.args) && k.args[i] == a {
+			continue
+		}
+		if err := setArg(k, i, a); err != nil {
+			k.args = k.args[:0]
+			return err
+		}
+	}
+	k.args = append(k.args[:0], args...)
 	return nil
 }

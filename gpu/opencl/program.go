@@ -3,17 +3,21 @@
 package opencl
 
 import (
+	"fmt"
+
 	"github.com/jgillich/go-opencl/cl"
+
+	"github.com/gpudropout/dropout"
 )
 
-// build compiles src for d. A failed build returns the compiler's log in
-// the error.
-func build(ctx *cl.Context, d device, src string) (*cl.Program, error) {
+// build compiles src for d with the compiler options opts. A failed build
+// returns the compiler's log in the error.
+func build(ctx *cl.Context, d device, src, opts string) (*cl.Program, error) {
 	prog, err := ctx.CreateProgramWithSource([]string{src})
 	if err != nil {
 		return nil, check("clCreateProgramWithSource", err)
 	}
-	if err := prog.BuildProgram([]*cl.Device{d.dev}, ""); err != nil {
+	if err := prog.BuildProgram([]*cl.Device{d.dev}, opts); err != nil {
 		prog.Release()
 		return nil, check("clBuildProgram", err)
 	}
@@ -21,40 +25,54 @@ func build(ctx *cl.Context, d device, src string) (*cl.Program, error) {
 }
 
 // The kernel families of kernels/opencl/dropout.cl that take data: each
-// exists per element type (suffix _f32, _f64) and again with _copy
-// appended for p = 0 (kept elements are bit copies).
+// exists per element type (suffix _f32, _f64, _f16, _bf16) and again with
+// _copy appended for p = 0 (kept elements are bit copies).
 const (
-	famFwd      = iota // fwd: from the stream; no mask or a byte mask
-	famFwdBits         // fwdbits: from the stream, writing a bit mask
-	famBwdBytes        // bwdbytes: from a byte mask
-	famBwdBits         // bwdbits: from a bit mask
-	famBcast           // bcast: a broadcast mask of either format
+	famFwd     = iota // fwd: from the stream; no mask or a byte mask
+	famFwdBits        // fwdbits: from the stream, writing a bit mask
+	famBwd            // bwd: from a mask of either format
+	famBcast          // bcast: a broadcast mask of either format
 	nFamilies
 )
 
-var familyNames = [nFamilies]string{"fwd", "fwdbits", "bwdbytes", "bwdbits", "bcast"}
+var familyNames = [nFamilies]string{"fwd", "fwdbits", "bwd", "bcast"}
 
-// groupSize is the work-group size kernels are launched with, at most.
-const groupSize = 128
+// typeSuffixes are the kernels' element types, in typeIndex's order.
+var typeSuffixes = [...]string{"_f32", "_f64", "_f16", "_bf16"}
 
-// kernel is a kernel object with the work-group size it is launched with.
+// groupSize is the work-group size kernels are launched with, at most, on
+// a GPU; cpuGroupSize elsewhere (PoCL runs a work-group as one loop on one
+// thread: larger groups are fewer tasks to hand out per launch). Powers of
+// two no larger than the bit-mask kernels' LOCAL (1024).
+const (
+	groupSize    = 256
+	cpuGroupSize = 256
+)
+
+// kernel is a kernel object with the work-group size it is launched with
+// and the arguments it was last launched with.
 type kernel struct {
-	name  string
-	k     *cl.Kernel
-	local int
+	name    string
+	k       *cl.Kernel
+	local   int
+	strided bool  // loops over its units (FOR_UNITS, FOR_GROUPS): launched as a grid on GPUs
+	args    []arg // the arguments set, to set only those that change
 }
 
 // kernelSet is one queue's kernel objects: a cl_kernel's arguments are
 // state, so queues running side by side cannot share them.
 type kernelSet struct {
-	data                [nFamilies][2][2]*kernel // family, float32/float64, scaled/copying; nil without cl_khr_fp64
-	philox, words, zero *kernel                  // philox_kat, stream_words, zero_words
+	data                [nFamilies][len(typeSuffixes)][2]*kernel // family, type, scaled/copying; nil for float64 without cl_khr_fp64
+	philox, words, zero *kernel                                  // philox_kat, stream_words, zero_words
+	maskMap, empty      *kernel                                  // mask_map, empty
 }
 
-// newKernels creates a kernel set from d's program.
+// newKernels creates a kernel set from d's program. Work-groups are a
+// power of two of work-items, at least 8 (the bit-mask kernels make one
+// mask word from 8 work-items).
 func (d *clDevice) newKernels() (*kernelSet, error) {
 	ks := &kernelSet{}
-	mk := func(name string) (*kernel, error) {
+	mk := func(name string, strided bool) (*kernel, error) {
 		k, err := d.prog.CreateKernel(name)
 		if err != nil {
 			return nil, check("clCreateKernel("+name+")", err)
@@ -64,25 +82,38 @@ func (d *clDevice) newKernels() (*kernelSet, error) {
 			k.Release()
 			return nil, check("clGetKernelWorkGroupInfo("+name+")", err)
 		}
-		return &kernel{name: name, k: k, local: max(1, min(groupSize, wg, d.dev.maxGroup))}, nil
+		local, most := 1, groupSize
+		if d.dev.info.Kind != dropout.KindGPU {
+			most = cpuGroupSize
+		}
+		for local*2 <= min(most, wg, d.dev.maxGroup) {
+			local *= 2
+		}
+		if local < 8 {
+			k.Release()
+			return nil, fmt.Errorf("%w: kernel %s runs at most %d work-items per work-group on %s (8 needed)", dropout.ErrUnsupported, name, local, d.dev.info.Name)
+		}
+		return &kernel{name: name, k: k, local: local, strided: strided}, nil
 	}
 	var err error
 	for _, p := range []struct {
-		k    **kernel
-		name string
-	}{{&ks.philox, "philox_kat"}, {&ks.words, "stream_words"}, {&ks.zero, "zero_words"}} {
-		if *p.k, err = mk(p.name); err != nil {
+		k       **kernel
+		name    string
+		strided bool
+	}{{&ks.philox, "philox_kat", false}, {&ks.words, "stream_words", false}, {&ks.zero, "zero_words", true},
+		{&ks.maskMap, "mask_map", true}, {&ks.empty, "empty", false}} {
+		if *p.k, err = mk(p.name, p.strided); err != nil {
 			ks.release()
 			return nil, err
 		}
 	}
 	for f, fam := range familyNames {
-		for t, suffix := range []string{"_f32", "_f64"} {
-			if t == 1 && !d.dev.fp64 {
+		for t, suffix := range typeSuffixes {
+			if suffix == "_f64" && !d.dev.fp64 {
 				continue
 			}
 			for c, cp := range []string{"", "_copy"} {
-				if ks.data[f][t][c], err = mk(fam + suffix + cp); err != nil {
+				if ks.data[f][t][c], err = mk(fam+suffix+cp, true); err != nil {
 					ks.release()
 					return nil, err
 				}
@@ -93,7 +124,7 @@ func (d *clDevice) newKernels() (*kernelSet, error) {
 }
 
 func (ks *kernelSet) release() {
-	for _, k := range []*kernel{ks.philox, ks.words, ks.zero} {
+	for _, k := range []*kernel{ks.philox, ks.words, ks.zero, ks.maskMap, ks.empty} {
 		if k != nil {
 			k.k.Release()
 		}

@@ -76,7 +76,7 @@ func TestConformance(t *testing.T) {
 // every size above 1024 float32s is split over many dispatches, windows
 // and submissions.
 func TestConformanceChunked(t *testing.T) {
-	dropouttest.Run(t, opener(t, dropout.Options{MaxChunkBytes: 4096}), dropouttest.Config{Large: 100_003, SkipClose: true})
+	dropouttest.Run(t, opener(t, dropout.Options{MaxChunkBytes: 4096}), dropouttest.Config{Large: 100_003, SkipClose: true, CoreOnly: true})
 }
 
 // TestStatistics runs the suite's statistical checks (keep rates, the

@@ -66,8 +66,14 @@ static inline uint4 philox4x32_10(uint4 ctr, uint2 key)
 	uint c0 = ctr.x, c1 = ctr.y, c2 = ctr.z, c3 = ctr.w;
 	uint k0 = key.x, k1 = key.y;
 	for (int r = 0; r < 10; r++) {
-		uint hi0 = mul_hi(PHILOX_M0, c0), lo0 = PHILOX_M0 * c0;
-		uint hi1 = mul_hi(PHILOX_M1, c2), lo1 = PHILOX_M1 * c2;
+		// The 32x32->64 products as 64-bit multiplies, not mul_hi: the
+		// same bits (mul_hi is the high half of this product), but PoCL
+		// 3.1 builds mul_hi(uint, uint) from 16-bit pieces, which made
+		// Philox most of a small call's time there; GPUs compile either
+		// to one wide multiply (NVPTX: mul.wide.u32).
+		const ulong p0 = (ulong)PHILOX_M0 * c0, p1 = (ulong)PHILOX_M1 * c2;
+		uint hi0 = (uint)(p0 >> 32), lo0 = (uint)p0;
+		uint hi1 = (uint)(p1 >> 32), lo1 = (uint)p1;
 		c0 = hi1 ^ c1 ^ k0;
 		c1 = lo1;
 		c2 = hi0 ^ c3 ^ k1;

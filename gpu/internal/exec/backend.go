@@ -44,6 +44,7 @@ type queue struct {
 	pending bool      // operations queued since the last wait
 	moved   bool      // host data moved since the last wait
 	pinned  []*Buffer // buffers the current call uses
+	c       call      // the current call (newCall)
 }
 
 // The staging buffers of a queue, by role.
@@ -192,6 +193,7 @@ func (e *Backend) end(q *queue) {
 	}
 	clear(q.pinned)
 	q.pinned = q.pinned[:0]
+	q.c = call{} // keeps none of the caller's memory
 	e.mu.Lock()
 	e.idle = append(e.idle, q)
 	e.active--

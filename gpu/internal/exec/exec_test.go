@@ -56,14 +56,14 @@ var configs = []struct {
 	// Chunks of 256 bytes (64 float32 or 32 float64 elements): every call
 	// of more than one chunk stages and launches piece by piece.
 	{"TinyChunks", exectest.Config{}, dropout.Options{MaxChunkBytes: 256},
-		dropouttest.Config{Large: 1<<12 + 3, SkipClose: true}},
+		dropouttest.Config{Large: 1<<12 + 3, SkipClose: true, CoreOnly: true}},
 	// Vulkan's shape: one queue (calls serialised), bounded launch
 	// windows and element counts, 12 broadcast axes, 32-bit indices.
 	{"VulkanLike", exectest.Config{Queues: 1, MaxLaunchBytes: 4096, MaxLaunchElems: 96, ApplyMaxDims: 12, ApplyMaxElems: 1<<32 - 1},
 		dropout.Options{}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}},
 	// A float32-only device with little memory and small allocations.
 	{"SmallDevice", exectest.Config{Memory: 48 << 20, MaxAlloc: 1 << 20, DTypes: []dropout.DType{dropout.Float32}},
-		dropout.Options{}, dropouttest.Config{DTypes: []dropout.DType{dropout.Float32}, Large: 1<<17 + 3, SkipClose: true}},
+		dropout.Options{}, dropouttest.Config{DTypes: []dropout.DType{dropout.Float32}, Large: 1<<17 + 3, SkipClose: true, CoreOnly: true}},
 }
 
 func TestConformance(t *testing.T) {

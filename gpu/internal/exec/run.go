@@ -39,6 +39,7 @@ type call struct {
 	es       int64 // element size
 	chunk    int64 // elements per chunk, a multiple of 32
 	a        Args  // the arguments every launch shares
+	la       Args  // a launch's arguments (flat): here, not on the heap per chunk
 }
 
 func (e *Backend) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Params, backward, fused bool) error {
@@ -187,9 +188,12 @@ func pick(f dropout.MaskFormat, none, bits, bytes Kernel) Kernel {
 	return [...]Kernel{dropout.MaskNone: none, dropout.MaskBits: bits, dropout.MaskBytes: bytes}[f]
 }
 
-// newCall sorts out the data operands of a call over pl.
+// newCall sorts out the data operands of a call over pl. The call is the
+// queue's (a queue runs one call at a time; end clears it), so that a call
+// allocates none.
 func (q *queue) newCall(pl driver.Plan, dst, src dropout.Tensor) (*call, error) {
-	c := &call{q: q, pl: pl, es: int64(pl.DType.Size())}
+	c := &q.c
+	*c = call{q: q, pl: pl, es: int64(pl.DType.Size())}
 	var err error
 	if c.y, err = q.operand(dst); err == nil {
 		c.x, err = q.operand(src)
@@ -252,11 +256,12 @@ func (c *call) flat(k Kernel) error {
 		if err != nil {
 			return err
 		}
-		a := c.a
+		a := &c.la
+		*a = c.a
 		a.Y, a.X, a.N, a.G0 = Y, X, hi-lo, c.pl.Offset+uint64(lo)
 		if a.HasBias {
 			a.I0 = lo
-			if err := c.rotBias(&a, lo, hi); err != nil {
+			if err := c.rotBias(a, lo, hi); err != nil {
 				return err
 			}
 		}
@@ -278,7 +283,7 @@ func (c *call) flat(k Kernel) error {
 			return err
 		}
 		if k != Copy || Y != X {
-			if err := c.q.launch(k, &a); err != nil {
+			if err := c.q.launch(k, a); err != nil {
 				return err
 			}
 		}
