@@ -43,6 +43,7 @@ test: deps vet lint
 # deadline exceeded" with no failing input, go.dev/issue/75804).
 FUZZTIME ?= 1000x
 FUZZ_TARGETS := ./cpu:FuzzReferenceAPI ./cpu:FuzzCPUAPI ./cpu:FuzzSIMDvsPortable \
+	./cpu:FuzzSIMDSetsVsPortable ./cpu:FuzzOpsVsReference \
 	./gpu/opencl:FuzzAPI ./gpu/vulkan:FuzzAPI ./gpu/internal/exec:FuzzExecAPI ./internal/npy:FuzzHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -132,7 +132,12 @@ func MeanSumLarge(b dropout.Backend, n int, p float64, seed uint64) (Check, erro
 // trials, the sum of a large random tensor, and, where b claims alpha
 // dropout, AlphaStatistics.
 func Statistics(t *testing.T, b dropout.Backend) {
-	const n = 10_000_000
+	// The bounds of KeepRate and MeanSumLarge derive from n; under the
+	// race detector the samples are smaller (and the bounds wider).
+	n, large := 10_000_000, 1<<22
+	if raceEnabled {
+		n, large = 2_000_000, 1<<20
+	}
 	for _, p := range []float64{0.001, 0.1, 0.2, 0.5, 0.9} {
 		c, err := KeepRate(b, p, n, 0x5eed+uint64(p*1000))
 		if err != nil {
@@ -150,7 +155,7 @@ func Statistics(t *testing.T, b dropout.Backend) {
 		if !c.Pass {
 			t.Error(c)
 		}
-		c, err = MeanSumLarge(b, 1<<22, p, 99)
+		c, err = MeanSumLarge(b, large, p, 99)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,11 +69,18 @@ static inline uint4 philox4x32_10(uint4 ctr, uint2 key)
 		// The 32x32->64 products as 64-bit multiplies, not mul_hi: the
 		// same bits (mul_hi is the high half of this product), but PoCL
 		// 3.1 builds mul_hi(uint, uint) from 16-bit pieces, which made
-		// Philox most of a small call's time there; GPUs compile either
-		// to one wide multiply (NVPTX: mul.wide.u32).
+		// Philox most of a small call's time there. On GPUs (GRID_STRIDE
+		// builds, or NVPTX) the low halves are 32-bit products of their
+		// own: taken from the wide product, NVPTX keeps mul.wide and adds
+		// mul.hi and a cvt (three instructions for two), while on CPUs a
+		// separate 32-bit vector multiply measured slower under PoCL.
 		const ulong p0 = (ulong)PHILOX_M0 * c0, p1 = (ulong)PHILOX_M1 * c2;
-		uint hi0 = (uint)(p0 >> 32), lo0 = (uint)p0;
-		uint hi1 = (uint)(p1 >> 32), lo1 = (uint)p1;
+		const uint hi0 = (uint)(p0 >> 32), hi1 = (uint)(p1 >> 32);
+#if defined(GRID_STRIDE) || defined(__NVPTX__)
+		const uint lo0 = PHILOX_M0 * c0, lo1 = PHILOX_M1 * c2;
+#else
+		const uint lo0 = (uint)p0, lo1 = (uint)p1;
+#endif
 		c0 = hi1 ^ c1 ^ k0;
 		c1 = lo1;
 		c2 = hi0 ^ c3 ^ k1;
@@ -260,8 +267,20 @@ static inline void rawst1_f32(global float *p, uint i, uint v) { ((global uint *
 #define RS4_f16 short4
 #define CVTI4_f16(k) (k)
 #define CVTRS4_f16(k) convert_short4(k)
-static inline float4 load4_f16(global const half *p, uint e) { return vload_half4(e >> 2, p); }
-static inline void store4_f16(global half *p, uint e, float4 v) { vstore_half4_rte(v, e >> 2, p); }
+// (Four halves move as one 64-bit ushort4, converted through private
+// memory: vload_half4/vstore_half4_rte on global memory are four 16-bit
+// accesses on NVPTX.)
+static inline float4 load4_f16(global const half *p, uint e)
+{
+	const ushort4 h = ((global const ushort4 *)p)[e >> 2];
+	return vload_half4(0, (private const half *)&h);
+}
+static inline void store4_f16(global half *p, uint e, float4 v)
+{
+	ushort4 h;
+	vstore_half4_rte(v, 0, (private half *)&h);
+	((global ushort4 *)p)[e >> 2] = h;
+}
 static inline float load1_f16(global const half *p, uint i) { return vload_half(i, p); }
 static inline void store1_f16(global half *p, uint i, float v) { vstore_half_rte(v, i, p); }
 static inline float4 rnd4_f16(float4 v)
@@ -402,7 +421,7 @@ static inline C4_##X bias4_##S(global const ST_##X *b, ulong i0, ulong blen, uin
                                                                                             \
 /* unit4_S: stores elements e .. e+3 (those below n) of y from what     \
  * load_unit_S loaded and keep, which the caller computes in between. */                  \
-static inline void unit4_##S(global ST_##X *y, global const ST_##X *x, global const ST_##X *b,     \
+static inline __attribute__((always_inline)) void unit4_##S(global ST_##X *y, global const ST_##X *x, global const ST_##X *b,     \
 	global const ST_##X *r, uint n, uint e, int4 keep, C_##X s, C_##X A, C_##X B,           \
 	C_##X D, uint flags, ulong i0, ulong blen, R4_##X xr, C4_##X xv, C4_##X rv)             \
 {                                                                                           \
@@ -432,7 +451,7 @@ static inline void unit4_##S(global ST_##X *y, global const ST_##X *x, global co
 }                                                                                           \
                                                                                             \
 /* load_unit_S loads x (bits or values) and r for elements e .. e+3. */                    \
-static inline void load_unit_##S(global const ST_##X *x, global const ST_##X *r, uint n, uint e,   \
+static inline __attribute__((always_inline)) void load_unit_##S(global const ST_##X *x, global const ST_##X *r, uint n, uint e,   \
 	uint flags, R4_##X *xr, C4_##X *xv, C4_##X *rv)                                         \
 {                                                                                           \
 	const bool whole = e + 4 <= n;                                                          \
@@ -462,13 +481,10 @@ static inline void load_unit_##S(global const ST_##X *x, global const ST_##X *r,
 	}                                                                                       \
 }                                                                                           \
                                                                                             \
-/* fwd_S: y = dropout(x) over n elements whose element 0 uses stream word   \
- * g0; with F_BYTES a byte mask too (F_MASKONLY: the mask alone). One       \
- * work-item per four elements, one Philox block (two when g0 is not a      \
- * multiple of 4). */                                                                       \
-kernel void fwd_##S(DATA_ARGS(X))                                                           \
+/* fwd_units_S: fwd_S's work, with flags and g0 as arguments, so that     \
+ * fwd_S can call it with constants the compiler folds. */                 \
+static inline __attribute__((always_inline)) void fwd_units_##S(DATA_ARGS(X))              \
 {                                                                                           \
-	y += yoff; x += xoff; m += moff; r += roff;                                             \
 	const uint2 key = (uint2)(k0, k1);                                                      \
 	const bool data = !(flags & F_MASKONLY);                                                \
 	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
@@ -485,38 +501,68 @@ kernel void fwd_##S(DATA_ARGS(X))                                               
 	}                                                                                       \
 }                                                                                           \
                                                                                             \
-/* fwdbits_S: as fwd_S, writing a bit mask from mask word mwoff on: the     \
+/* fwd_S: y = dropout(x) over n elements whose element 0 uses stream word   \
+ * g0; with F_BYTES a byte mask too (F_MASKONLY: the mask alone). One       \
+ * work-item per four elements, one Philox block (two when g0 is not a      \
+ * multiple of 4). The plain call (at most F_BYTES, g0 a multiple of 4) is  \
+ * a branch whole launches take, compiled with those constants: no flag    \
+ * tests, one Philox block per work-item. */                                \
+kernel void fwd_##S(DATA_ARGS(X))                                                           \
+{                                                                                           \
+	y += yoff; x += xoff; m += moff; r += roff;                                             \
+	if ((flags & ~F_BYTES) == 0 && ((uint)g0 & 3u) == 0)                                    \
+		fwd_units_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0 & ~3ul, k0, k1, thr, flags & F_BYTES, \
+			s, A, B, D, i0, blen);                                                          \
+	else                                                                                    \
+		fwd_units_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0, k0, k1, thr, flags, s, A, B, D, i0, blen); \
+}                                                                                           \
+                                                                                            \
+/* fwdbits_unit_S: fwdbits_S's work on unit k below the launch's units:   \
+ * its elements and their mask bits (bits from n on are 0), with flags and   \
+ * g0 as arguments, as fwd_units_S has them. */                             \
+static inline __attribute__((always_inline)) uint fwdbits_unit_##S(DATA_ARGS(X), uint k)    \
+{                                                                                           \
+	const uint e = 4 * k;                                                                   \
+	R4_##X xr = (R4_##X)(0);                                                                \
+	C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                              \
+	if (!(flags & F_MASKONLY))                                                              \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
+	const int4 keep = keep4(words4(g0 + e, (uint2)(k0, k1)), thr, flags);                   \
+	if (!(flags & F_MASKONLY))                                                              \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
+	return nibble(keep) & (0xFu >> (4u - min(n - e, 4u)));                                  \
+}                                                                                           \
+                                                                                            \
+/* fwdbits_S: as fwd_S, writing a bit mask from mask word moff on: the      \
  * nibbles of 8 neighbouring work-items make one 32-bit word (bit e is      \
- * element 32w+e; bits past n are 0). */                                                    \
+ * element 32w+e; bits past n are 0). The plain call is a branch as in      \
+ * fwd_S, inside the work-group loop (no barrier under it). */              \
 kernel void fwdbits_##S(DATA_ARGS(X))                                                       \
 {                                                                                           \
-	local uchar nib[LOCAL];                                                                 \
+	local ulong nib[LOCAL / 8]; /* a byte per work-item */                                  \
 	y += yoff; x += xoff; r += roff;                                                        \
 	global uint *mw = (global uint *)m + moff;                                              \
-	const uint2 key = (uint2)(k0, k1);                                                      \
-	const bool data = !(flags & F_MASKONLY);                                                \
+	const bool plain = (flags & ~F_BYTES) == 0 && ((uint)g0 & 3u) == 0;                     \
 	const uint lid = (uint)get_local_id(0), units = (n + 3) >> 2;                           \
 	FOR_GROUPS(base, units) {                                                               \
-		const uint k = base + lid, e = 4 * k;                                               \
+		const uint k = base + lid;                                                          \
 		uint bits = 0;                                                                      \
 		if (k < units) {                                                                    \
-			R4_##X xr = (R4_##X)(0);                                                        \
-			C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                      \
-			if (data)                                                                       \
-				load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                            \
-			const int4 keep = keep4(words4(g0 + e, key), thr, flags);                       \
-			if (data)                                                                       \
-				unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv); \
-			bits = nibble(keep & (int4)(-(e < n), -(e + 1 < n), -(e + 2 < n), -(e + 3 < n))); \
+			if (plain)                                                                      \
+				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0 & ~3ul, k0, k1,    \
+					thr, 0u, s, A, B, D, i0, blen, k);                                      \
+			else                                                                            \
+				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0, k0, k1, thr,      \
+					flags, s, A, B, D, i0, blen, k);                                        \
 		}                                                                                   \
-		nib[lid] = (uchar)bits;                                                             \
+		((local uchar *)nib)[lid] = (uchar)bits;                                            \
 		barrier(CLK_LOCAL_MEM_FENCE);                                                       \
-		const uint l8 = 8 * lid;                                                            \
-		if (l8 < (uint)get_local_size(0) && base + l8 < units) {                            \
-			uint word = 0;                                                                  \
-			for (uint q = 0; q < 8; q++)                                                    \
-				word |= (uint)nib[l8 + q] << (4 * q);                                       \
-			mw[(base >> 3) + lid] = word;                                                   \
+		if (8 * lid < (uint)get_local_size(0) && base + 8 * lid < units) {                  \
+			/* the 8 nibbles, a byte each (little-endian), packed into one word */          \
+			ulong v = nib[lid];                                                             \
+			v = (v | (v >> 4)) & 0x00FF00FF00FF00FFul;                                      \
+			v = (v | (v >> 8)) & 0x0000FFFF0000FFFFul;                                      \
+			mw[(base >> 3) + lid] = (uint)(v | (v >> 16));                                  \
 		}                                                                                   \
 		barrier(CLK_LOCAL_MEM_FENCE);                                                       \
 	}                                                                                       \
