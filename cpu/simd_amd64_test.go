@@ -167,22 +167,8 @@ func TestSIMDSetsVsPortable(t *testing.T) {
 	starts := []uint64{0, 1, 2, 3, 1<<34 - 33, math.MaxUint64 - 2, math.MaxUint64 - 70}
 	ps := []float64{0, 1, 0.5, 0x1p-32, 1 - 0x1p-32, 0.3333}
 	for _, k := range simdSets(t) {
-		n := 0
-		for _, l := range lengths {
-			for _, g := range starts {
-				for _, p := range ps {
-					for _, m := range []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.MaskBytes} {
-						n++
-						c := simdCase{n: l, g0: g, seed: uint64(n) * 0x9E3779B97F4A7C15, p: p, mask: m, f64: n%2 == 0, inPlac: n%5 == 0, nt: n/3%2 == 0}
-						compareSIMD(t, k, c)
-						c.f64 = !c.f64
-						compareSIMD(t, k, c)
-						if t.Failed() {
-							return
-						}
-					}
-				}
-			}
+		if compareSIMDGrid(t, k, lengths, starts, ps); t.Failed() {
+			return
 		}
 	}
 }

@@ -193,6 +193,14 @@ func TestSIMDvsPortable(t *testing.T) {
 	starts := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 1<<34 - 5, 1<<34 - 32, 1<<34 - 33, math.MaxUint64 - 5000,
 		math.MaxUint64 - 2, math.MaxUint64 - 36} // across the end of the stream
 	ps := []float64{0, 1, 0.5, 0.1, 0.9, 1e-10, 1 - 1e-10, 0x1p-32, 1 - 0x1p-32, 0.3333}
+	compareSIMDGrid(t, k, lengths, starts, ps)
+}
+
+// compareSIMDGrid runs compareSIMD for k over every length, first stream
+// word, p and mask format, each in float32 and float64, with in-place and
+// non-temporal cases mixed in; it stops at the first failure.
+func compareSIMDGrid(t *testing.T, k kernels, lengths []int, starts []uint64, ps []float64) {
+	t.Helper()
 	n := 0
 	for _, l := range lengths {
 		for _, g := range starts {

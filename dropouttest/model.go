@@ -188,19 +188,6 @@ func set(t dropout.Tensor, i int, v float64) {
 	}
 }
 
-func copyElem(dst, src dropout.Tensor, i int) {
-	switch d := dst.(type) {
-	case dropout.Float32s:
-		d[i] = src.(dropout.Float32s)[i]
-	case dropout.Float64s:
-		d[i] = src.(dropout.Float64s)[i]
-	case dropout.Float16s:
-		d[i] = src.(dropout.Float16s)[i]
-	case dropout.BFloat16s:
-		d[i] = src.(dropout.BFloat16s)[i]
-	}
-}
-
 // coefficients returns s and alpha dropout's A, B, D rounded to the
 // compute type of dt.
 func coefficients(a arith, p float64) (s, A, B, D float64) {
@@ -231,7 +218,7 @@ func (md *model) fused(x, bias, residual dropout.Tensor) (dropout.Tensor, dropou
 	blen := md.p.BiasLen(md.n)
 	for i := range md.n {
 		if md.p.P == 0 && bias == nil && residual == nil {
-			copyElem(y, x, i) // a bit copy, NaN payloads included
+			copyAt(y, i, x, i) // a bit copy, NaN payloads included
 			continue
 		}
 		t := get(x, i)
