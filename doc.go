@@ -27,8 +27,14 @@
 //
 // The destination comes first in every signature: Forward(dst, x, mask, p).
 // Tensors are host slices (Float32s, Float64s, Bytes …) or device-resident
-// Buffers made by Backend.Alloc; a call never keeps a reference to a host
-// slice after it returns. A mask is a Bytes tensor in the format Params.Mask
+// Buffers made by Backend.Alloc, and views of those (Buffer.Slice, from any
+// element); host tensors and buffers mix in one call, and Backend.Copy
+// moves data between the host and a buffer either way. A call never keeps
+// a reference to a host slice after it returns. Tensors of one call share
+// no memory unless they are the same tensor (dst as x, in place): partly
+// overlapping ones are ErrOverlap. The GPU backends' packages also wrap a
+// program's own OpenCL or Vulkan objects and run calls asynchronously
+// inside its pipeline (their "Pipelines" docs). A mask is a Bytes tensor in the format Params.Mask
 // names: MaskBits (ceil(n/8) bytes, element j at bit j%8 of byte j/8) or
 // MaskBytes (one 0/1 byte per element). Shapes are row-major; a NoiseShape
 // has 1s on the axes the mask is broadcast over.

@@ -37,6 +37,11 @@ var (
 	ErrUnsupported = errors.New("dropout: not supported by this backend")
 	// ErrForeignBuffer reports a Buffer passed to a backend that did not make it.
 	ErrForeignBuffer = errors.New("dropout: buffer belongs to another backend")
+	// ErrOverlap reports operands of one call that share memory without
+	// being the same tensor: tensors of a call are either exactly the same
+	// (dst and x of an in-place call) or disjoint, as views and host slices
+	// may otherwise overlap in part.
+	ErrOverlap = errors.New("dropout: tensors overlap")
 )
 
 // UnavailableError says why a backend cannot be used here and what would fix

@@ -62,13 +62,28 @@ func (t Bytes) Len() int       { return len(t) }
 
 // Buffer is a tensor that lives where a backend computes: device memory for
 // a GPU backend, host memory for a CPU one. Read and Write move whole
-// buffers between it and a host tensor of the same type and length.
+// buffers between it and a host tensor of the same type and length; a
+// ranged transfer is Read or Write of a view (Slice).
+//
+// Host tensors and buffers mix freely in one call: a GPU backend stages
+// host operands through the device, and Backend.Copy moves data between
+// the host and a buffer in either direction (or between two buffers).
 type Buffer interface {
 	Tensor
 	// Write copies the host tensor src into the buffer.
 	Write(src Tensor) error
 	// Read copies the buffer into the host tensor dst.
 	Read(dst Tensor) error
+	// Slice returns a view of n elements of the buffer from element off:
+	// a Buffer over the same memory, usable wherever a Buffer is (as an
+	// operand of any call of the buffer's backend, and its Read and Write
+	// are ranged transfers). off and n outside the buffer give an error
+	// wrapping ErrLength. A view may start at any element: backends
+	// address it through element offsets, whatever their alignment rules.
+	// Releasing a view frees nothing and makes only that view unusable;
+	// releasing the buffer it came from makes every view of it
+	// ErrReleased, and its backend's Close makes them ErrClosed.
+	Slice(off, n int) (Buffer, error)
 	// Release frees the buffer. Releasing twice is harmless.
 	Release() error
 }

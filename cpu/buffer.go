@@ -74,8 +74,22 @@ func (b *buffer) Read(dst dropout.Tensor) error {
 	return b.h.Read(dst)
 }
 
-// Release frees the buffer's memory (to the garbage collector). It is
-// harmless twice and after the backend's Close.
+// Slice returns a view of elements [off, off+n) of the buffer: host
+// memory shared with it, owned by the same backend.
+func (b *buffer) Slice(off, n int) (dropout.Buffer, error) {
+	if err := b.live("Slice"); err != nil {
+		return nil, err
+	}
+	h, err := b.h.Slice(off, n)
+	if err != nil {
+		return nil, err
+	}
+	return &buffer{h: h, owner: b.owner}, nil
+}
+
+// Release frees the buffer's memory (to the garbage collector) and makes
+// its views unusable; the Release of a view makes only the view unusable.
+// It is harmless twice and after the backend's Close.
 func (b *buffer) Release() error { return b.h.Release() }
 
 func (b *buffer) live(what string) error {

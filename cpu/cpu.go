@@ -86,9 +86,13 @@ func (c *CPU) Copy(dst, src dropout.Tensor) error {
 	return nil
 }
 
-// copyArgs validates a Copy and returns the host slices of its operands.
+// copyArgs validates a Copy and returns the host slices of its operands,
+// which must be the same tensor or disjoint (driver.CheckOverlap).
 func copyArgs(dst, src dropout.Tensor) (d, s dropout.Tensor, err error) {
 	if err := driver.CheckCopy(dst, src); err != nil {
+		return nil, nil, err
+	}
+	if err := driver.CheckOverlap([]string{"dst", "src"}, []dropout.Tensor{dst, src}); err != nil {
 		return nil, nil, err
 	}
 	if d, err = driver.HostOperand(dst); err != nil {

@@ -46,7 +46,14 @@
 // dropout.ErrOutOfMemory naming the bytes wanted and available, a request
 // beyond the memory the machine (MemAvailable) and the process's cgroups
 // have left (internal/memlimit), or one whose size in bytes overflows.
-// Other backends (OpenCL, Vulkan) take host slices, not these buffers.
+// Slice returns a view: the same host memory from any element, usable
+// wherever the buffer is; releasing a view frees nothing, releasing its
+// buffer makes the view ErrReleased too, and the backend's Close makes it
+// ErrClosed. Operands of one call share memory only as the same tensor
+// (dst and x in place) or not at all: views or host slices that overlap
+// in part give dropout.ErrOverlap (driver.CheckOverlap). Every backend,
+// the GPU ones included, takes these buffers and their views as host
+// memory, as it takes host slices.
 //
 // # Concurrency
 //

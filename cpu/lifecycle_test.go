@@ -135,6 +135,10 @@ func TestClosedBackend(t *testing.T) {
 			defer other.Close()
 			kept := mustAlloc(t, b, dropout.Float32, 8)
 			mk := mustAlloc(t, b, dropout.Uint8, 1)
+			view, err := kept.Slice(2, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := dropout.Float32s{1, 2, 3, 4, 5, 6, 7, 8}
 			if err := kept.Write(want); err != nil {
 				t.Fatal(err)
@@ -164,6 +168,9 @@ func TestClosedBackend(t *testing.T) {
 					return other.Forward(x, x, mk, dropout.Params{P: 0.5, Mask: dropout.MaskBits})
 				}},
 				{"another backend's Copy into a buffer", func() error { return other.Copy(kept, x) }},
+				{"Read of a view", func() error { return view.Read(x[:5]) }},
+				{"Slice of a buffer", func() error { _, err := kept.Slice(0, 1); return err }},
+				{"another backend's Forward into a view", func() error { return other.Forward(view, x[:5], nil, p) }},
 			} {
 				if err := noPanic(tc.call); !errors.Is(err, dropout.ErrClosed) {
 					t.Errorf("%s after Close: got %v, want ErrClosed", tc.name, err)

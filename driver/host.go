@@ -33,50 +33,116 @@ func NewHostBuffer(dt dropout.DType, n int) (dropout.Buffer, error) {
 	return b, nil
 }
 
-// hostBuffer is a Buffer in host memory. The tensor sits behind an atomic
-// pointer so that Release racing with use is not a data race: a call sees
-// the buffer either live or released.
+// hostBuffer is a Buffer in host memory, or a view of one. The tensor sits
+// behind an atomic pointer so that Release racing with use is not a data
+// race: a call sees the buffer either live or released.
+//
+// A view holds its own elements (a slice of its root's memory) and its
+// root, the buffer from NewHostBuffer it was sliced from, directly or
+// through other views: releasing the view clears only its own pointer,
+// releasing the root clears the root's, which every view checks.
 type hostBuffer struct {
-	dt dropout.DType
-	n  int
-	t  atomic.Pointer[dropout.Tensor]
+	dt   dropout.DType
+	n    int
+	root *hostBuffer // nil for a buffer from NewHostBuffer
+	t    atomic.Pointer[dropout.Tensor]
 }
 
 func (b *hostBuffer) DType() dropout.DType { return b.dt }
 func (b *hostBuffer) Len() int             { return b.n }
 
-func (b *hostBuffer) Write(src dropout.Tensor) error {
+// host returns the buffer's elements, or false once it or its root is
+// released.
+func (b *hostBuffer) host() (dropout.Tensor, bool) {
 	t := b.t.Load()
-	if t == nil {
-		return fmt.Errorf("%w: Write", dropout.ErrReleased)
+	if t == nil || b.root != nil && b.root.t.Load() == nil {
+		return nil, false
 	}
-	return copyHost(*t, src)
+	return *t, true
+}
+
+func (b *hostBuffer) released(what string) error {
+	return fmt.Errorf("%w: %s of a %v buffer of %d elements", dropout.ErrReleased, what, b.dt, b.n)
+}
+
+func (b *hostBuffer) Write(src dropout.Tensor) error {
+	t, ok := b.host()
+	if !ok {
+		return b.released("Write")
+	}
+	return copyHost(t, src)
 }
 
 func (b *hostBuffer) Read(dst dropout.Tensor) error {
-	t := b.t.Load()
-	if t == nil {
-		return fmt.Errorf("%w: Read", dropout.ErrReleased)
+	t, ok := b.host()
+	if !ok {
+		return b.released("Read")
 	}
-	return copyHost(dst, *t)
+	return copyHost(dst, t)
 }
 
+// Slice returns a view of elements [off, off+n) of the buffer: a buffer
+// over the same memory whose root is the buffer from NewHostBuffer.
+func (b *hostBuffer) Slice(off, n int) (dropout.Buffer, error) {
+	if err := CheckSlice(b, off, n); err != nil {
+		return nil, err
+	}
+	t, ok := b.host()
+	if !ok {
+		return nil, b.released("Slice")
+	}
+	v := &hostBuffer{dt: b.dt, n: n, root: b}
+	if b.root != nil {
+		v.root = b.root
+	}
+	s := sliceHost(t, off, off+n)
+	v.t.Store(&s)
+	return v, nil
+}
+
+// Release makes the buffer unusable: a buffer from NewHostBuffer, with
+// every view of it, or a view alone. The memory goes to the garbage
+// collector once nothing refers to it.
 func (b *hostBuffer) Release() error { b.t.Store(nil); return nil }
+
+// CheckSlice checks the range of Slice(off, n) of t: 0 <= off and 0 <= n
+// and off+n <= t.Len(), or an error wrapping dropout.ErrLength that names
+// the numbers. Every backend's Slice uses it.
+func CheckSlice(t dropout.Tensor, off, n int) error {
+	if l := t.Len(); off < 0 || n < 0 || off > l || n > l-off {
+		return fmt.Errorf("%w: Slice(%d, %d) of a %v buffer of %d elements", dropout.ErrLength, off, n, t.DType(), l)
+	}
+	return nil
+}
+
+// sliceHost returns elements [lo, hi) of the host slice t.
+func sliceHost(t dropout.Tensor, lo, hi int) dropout.Tensor {
+	switch t := t.(type) {
+	case dropout.Float32s:
+		return t[lo:hi:hi]
+	case dropout.Float64s:
+		return t[lo:hi:hi]
+	case dropout.Float16s:
+		return t[lo:hi:hi]
+	case dropout.BFloat16s:
+		return t[lo:hi:hi]
+	case dropout.Bytes:
+		return t[lo:hi:hi]
+	}
+	panic(fmt.Sprintf("driver: sliceHost of %T", t))
+}
 
 // Host returns the host slice behind t: t itself for a host slice type, the
 // slice behind a buffer from NewHostBuffer or behind a HostMemory buffer
 // (a CPU backend's), or ok == false for anything else (a device buffer, or
-// a released or closed host buffer).
+// a released or closed host buffer). A view's slice is the part of its
+// root's memory it covers.
 func Host(t dropout.Tensor) (h dropout.Tensor, ok bool) {
 	switch v := t.(type) {
 	case dropout.Float32s, dropout.Float64s, dropout.Float16s, dropout.BFloat16s, dropout.Bytes:
 		return v, true
 	case *hostBuffer:
-		p := v.t.Load()
-		if p == nil {
-			return nil, false
-		}
-		return *p, true
+		return v.host()
 	case HostMemory:
 		b, err := v.HostBuffer()
 		if err != nil {

@@ -97,12 +97,24 @@ func (pl *Plan) MaskIndex(i int) int {
 	return j
 }
 
-// NewPlan validates a forward or backward call (dropout.Params.CheckCall)
-// and returns the plan the backend runs.
+// NewPlan validates a forward or backward call (dropout.Params.CheckCall,
+// then CheckOverlap of dst, src and the mask a mask format uses) and
+// returns the plan the backend runs.
 func NewPlan(dst, src, mask dropout.Tensor, p dropout.Params) (Plan, error) {
 	if err := p.CheckCall(dst, src, mask); err != nil {
 		return Plan{}, err
 	}
+	if p.Mask == dropout.MaskNone {
+		mask = nil
+	}
+	if err := CheckOverlap([]string{"dst", "src", "mask"}, []dropout.Tensor{dst, src, mask}); err != nil {
+		return Plan{}, err
+	}
+	return newPlan(src, p), nil
+}
+
+// newPlan returns the plan of a valid call over src.
+func newPlan(src dropout.Tensor, p dropout.Params) Plan {
 	n, m := src.Len(), p.MaskLen(src.Len())
 	A, B, D := dropout.AlphaCoefficients(p.P)
 	pl := Plan{
@@ -146,20 +158,23 @@ func NewPlan(dst, src, mask dropout.Tensor, p dropout.Params) (Plan, error) {
 			pl.Bcast = append(pl.Bcast, b)
 		}
 	}
-	return pl, nil
+	return pl
 }
 
-// NewFusedPlan validates a fused call (dropout.Params.CheckFused) and
-// returns its plan: NewPlan's, with Fused, HasBias, BiasLen and Residual
-// set.
+// NewFusedPlan validates a fused call (dropout.Params.CheckFused, then
+// CheckOverlap of all its tensors) and returns its plan: NewPlan's, with
+// Fused, HasBias, BiasLen and Residual set.
 func NewFusedPlan(dst, x, bias, residual, mask dropout.Tensor, p dropout.Params) (Plan, error) {
 	if err := p.CheckFused(dst, x, bias, residual, mask); err != nil {
 		return Plan{}, err
 	}
-	pl, err := NewPlan(dst, x, mask, p)
-	if err != nil {
+	if p.Mask == dropout.MaskNone {
+		mask = nil
+	}
+	if err := CheckOverlap([]string{"dst", "x", "bias", "residual", "mask"}, []dropout.Tensor{dst, x, bias, residual, mask}); err != nil {
 		return Plan{}, err
 	}
+	pl := newPlan(x, p)
 	pl.Fused = true
 	pl.HasBias = bias != nil
 	pl.BiasLen = p.BiasLen(x.Len())

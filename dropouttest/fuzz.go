@@ -16,6 +16,7 @@ var Sentinels = []error{
 	dropout.ErrP, dropout.ErrLength, dropout.ErrShape, dropout.ErrDType,
 	dropout.ErrMaskFormat, dropout.ErrClosed, dropout.ErrReleased,
 	dropout.ErrOutOfMemory, dropout.ErrUnsupported, dropout.ErrForeignBuffer,
+	dropout.ErrOverlap,
 }
 
 // IsSentinel reports whether err wraps one of Sentinels.
@@ -33,7 +34,8 @@ func IsSentinel(err error) bool {
 // random data types (16-bit too), shapes, noise shapes, regions, alpha
 // dropout, probabilities (valid and not), offsets (near 2^64 too),
 // mask formats and operands (host tensors, live, released and foreign
-// buffers), Copy, Release and Close. No call may panic or crash; every
+// buffers, views of buffers, overlapping or not), Copy, Slice, Release
+// and Close. No call may panic or crash; every
 // error must wrap one of Sentinels; every call that succeeds must equal
 // the reference backend run on host copies of the operands; a call the
 // reference refuses, or that uses a feature the backend's Capabilities do
@@ -73,12 +75,64 @@ type apiFuzzer struct {
 	ref  dropout.Backend
 }
 
-// slot is a buffer with a host mirror of what it must hold.
+// slot is a buffer, or a view of one, with a host mirror of what its
+// memory must hold. Views share their root's mirror.
 type slot struct {
 	buf      dropout.Buffer
-	mirror   dropout.Tensor // nil when the contents are unknown
+	root     *slot // the slot of the buffer that holds the memory: s itself for Alloc
+	off      int   // the element offset in root
 	released bool
 	foreign  bool // belongs to a backend that was closed
+
+	// The root's own: what the memory holds, where known.
+	mirror dropout.Tensor
+	known  []bool
+}
+
+func newRoot(buf dropout.Buffer) *slot {
+	s := &slot{buf: buf, mirror: Zeros(buf.DType(), buf.Len()), known: make([]bool, buf.Len())}
+	s.root = s
+	for i := range s.known {
+		s.known[i] = true
+	}
+	return s
+}
+
+// dead reports whether the slot or its root was released.
+func (s *slot) dead() bool { return s.released || s.root.released }
+
+// get returns a copy of what the slot must hold, or nil where that is not
+// known.
+func (s *slot) get() dropout.Tensor {
+	r, n := s.root, s.buf.Len()
+	if s.dead() || r.mirror == nil || slices.Contains(r.known[s.off:s.off+n], false) {
+		return nil
+	}
+	return clone(slice(r.mirror, s.off, s.off+n))
+}
+
+// set records that the slot holds t, or, for nil, forgets what it holds.
+func (s *slot) set(t dropout.Tensor) {
+	r := s.root
+	if r.mirror == nil {
+		return
+	}
+	for i := range s.buf.Len() {
+		if r.known[s.off+i] = t != nil; t != nil {
+			copyAt(r.mirror, s.off+i, t, i)
+		}
+	}
+}
+
+// overlaps reports whether two slots share memory; same whether they are
+// the same elements.
+func overlaps(a, b *slot) bool {
+	return a != nil && b != nil && a.root == b.root && a.buf.Len() > 0 && b.buf.Len() > 0 &&
+		a.off < b.off+b.buf.Len() && b.off < a.off+a.buf.Len()
+}
+
+func same(a, b *slot) bool {
+	return a != nil && b != nil && a.root == b.root && a.off == b.off && a.buf.Len() == b.buf.Len()
 }
 
 type reader struct {
@@ -129,7 +183,7 @@ func (h *apiFuzzer) run(data []byte) error {
 		return slots[int(r.byte())%len(slots)]
 	}
 	for step := 0; !r.done() && step < 64; step++ {
-		switch op := r.byte() % 8; op {
+		switch op := r.byte() % 9; op {
 		case 0: // Alloc
 			dt := fuzzDTypes[int(r.byte())%len(fuzzDTypes)]
 			n := int(r.byte())
@@ -149,10 +203,7 @@ func (h *apiFuzzer) run(data []byte) error {
 			if buf.Len() != n || buf.DType() != dt {
 				return fmt.Errorf("Alloc(%v, %d) gave %v[%d]", dt, n, buf.DType(), buf.Len())
 			}
-			slots = append(slots, &slot{buf: buf, mirror: Zeros(dt, n)})
-			if dt == dropout.Uint8 {
-				slots[len(slots)-1].mirror = make(dropout.Bytes, n)
-			}
+			slots = append(slots, newRoot(buf))
 		case 1: // Write
 			s := pick()
 			if s == nil {
@@ -164,11 +215,11 @@ func (h *apiFuzzer) run(data []byte) error {
 			}
 			src := fuzzData(s.buf.DType(), n, uint64(r.byte()))
 			err := s.buf.Write(src)
-			if err := h.expectOK(err, s.released || s.foreign || closed || n != s.buf.Len(), "Write"); err != nil {
+			if err := h.expectOK(err, s.dead() || s.foreign || closed || n != s.buf.Len(), "Write"); err != nil {
 				return err
 			}
 			if err == nil {
-				s.mirror = src
+				s.set(src)
 			}
 		case 2: // Read
 			s := pick()
@@ -180,11 +231,11 @@ func (h *apiFuzzer) run(data []byte) error {
 				dst = make(dropout.Bytes, s.buf.Len())
 			}
 			err := s.buf.Read(dst)
-			if err := h.expectOK(err, s.released || s.foreign || closed || s.buf.DType() == 0, "Read"); err != nil {
+			if err := h.expectOK(err, s.dead() || s.foreign || closed || s.buf.DType() == 0, "Read"); err != nil {
 				return err
 			}
-			if err == nil && s.mirror != nil {
-				if err := Equal(dst, s.mirror); err != nil {
+			if m := s.get(); err == nil && m != nil {
+				if err := Equal(dst, m); err != nil {
 					return fmt.Errorf("reading a %v[%d] buffer: %v", s.buf.DType(), s.buf.Len(), err)
 				}
 			}
@@ -198,20 +249,20 @@ func (h *apiFuzzer) run(data []byte) error {
 				continue
 			}
 			err := h.b.Copy(d.buf, s.buf)
-			bad := d.released || s.released || d.foreign || s.foreign || closed ||
-				d.buf.DType() != s.buf.DType() || d.buf.Len() != s.buf.Len()
+			bad := d.dead() || s.dead() || d.foreign || s.foreign || closed ||
+				d.buf.DType() != s.buf.DType() || d.buf.Len() != s.buf.Len() || overlaps(d, s) && !same(d, s)
 			if err := h.expectOK(err, bad, "Copy"); err != nil {
 				return err
 			}
 			if err == nil {
-				d.mirror = clone(s.mirror)
+				d.set(s.get())
 			}
 		case 6: // Release
 			if s := pick(); s != nil {
 				if err := s.buf.Release(); err != nil {
 					return fmt.Errorf("releasing a buffer: %v", err)
 				}
-				s.released, s.mirror = true, nil
+				s.released = true
 			}
 		case 7: // Close; the next input opens a new backend
 			if r.byte()%4 != 0 {
@@ -224,6 +275,28 @@ func (h *apiFuzzer) run(data []byte) error {
 			for _, s := range slots {
 				s.foreign = true
 			}
+		case 8: // Slice: a view of a buffer or of a view
+			s := pick()
+			if s == nil {
+				continue
+			}
+			l := s.buf.Len()
+			off, n := int(r.byte())%(l+2), int(r.byte())%(l+2)
+			if r.byte()%16 == 15 {
+				off = -off - 1
+			}
+			v, err := s.buf.Slice(off, n)
+			bad := s.dead() || s.foreign || closed || off < 0 || off+n > l
+			if err := h.expectOK(err, bad, fmt.Sprintf("Slice(%d, %d) of %d elements", off, n, l)); err != nil {
+				return err
+			}
+			if err != nil {
+				continue
+			}
+			if v.Len() != n || v.DType() != s.buf.DType() {
+				return fmt.Errorf("Slice(%d, %d) of a %v buffer gave %v[%d]", off, n, s.buf.DType(), v.DType(), v.Len())
+			}
+			slots = append(slots, &slot{buf: v, root: s.root, off: s.off + off})
 		}
 	}
 	if closed {
@@ -339,14 +412,15 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 		if o.s == nil {
 			return clone(o.t)
 		}
-		if (o.s.released || o.s.foreign) && (!isMask || usesMask) {
+		if (o.s.dead() || o.s.foreign) && (!isMask || usesMask) {
 			bad = true
 		}
-		if o.s.mirror == nil {
+		m := o.s.get()
+		if m == nil {
 			unknown = true
 			return Zeros(o.s.buf.DType(), o.s.buf.Len())
 		}
-		return clone(o.s.mirror)
+		return m
 	}
 	hd, hx, hm := host(ops[0], false), host(ops[1], false), host(ops[2], true)
 	if ops[2].t == nil {
@@ -361,10 +435,20 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 			}
 		}
 	}
-	if ops[0].s != nil && ops[0].s == ops[1].s {
+	if same(ops[0].s, ops[1].s) {
 		hx = hd // in place
 	}
-	if ops[2].s != nil && (ops[2].s == ops[0].s || ops[2].s == ops[1].s) {
+	// Operands sharing memory in part (views) must be refused: ErrOverlap.
+	for _, pr := range [][2]int{{0, 1}, {0, 2}, {1, 2}} {
+		a, b := ops[pr[0]].s, ops[pr[1]].s
+		if pr[1] == 2 && !usesMask {
+			continue
+		}
+		if overlaps(a, b) && !same(a, b) {
+			bad = true
+		}
+	}
+	if overlaps(ops[2].s, ops[0].s) || overlaps(ops[2].s, ops[1].s) {
 		// A mask aliasing data: the result depends on the order of reads
 		// and writes, which the contract leaves open.
 		unknown = true
@@ -400,7 +484,7 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 		if refErr == nil && !bad {
 			for _, o := range ops {
 				if o.s != nil {
-					o.s.mirror = nil
+					o.s.set(nil)
 				}
 			}
 		}
@@ -409,7 +493,7 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 	if unknown {
 		for _, i := range []int{0, 2} {
 			if ops[i].s != nil {
-				ops[i].s.mirror = nil
+				ops[i].s.set(nil)
 			}
 		}
 		return nil
@@ -433,7 +517,7 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 		return fmt.Errorf("%s: %w: %v", what, ErrMismatch, err)
 	}
 	if ops[0].s != nil {
-		ops[0].s.mirror = hd
+		ops[0].s.set(hd)
 	}
 	if hm != nil && !backward {
 		gm, e := got(ops[2])
@@ -444,7 +528,7 @@ func (h *apiFuzzer) call(r *reader, backward bool, slots []*slot, closed bool) e
 			return fmt.Errorf("%s: mask %w: %v", what, ErrMismatch, err)
 		}
 		if ops[2].s != nil {
-			ops[2].s.mirror = hm
+			ops[2].s.set(hm)
 		}
 	}
 	return nil

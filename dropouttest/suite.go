@@ -30,6 +30,13 @@ type Config struct {
 	// the extra paths (as cpu's TestOpsVsReference and the GPU backends'
 	// TestOps do), so that the suite's run time stays within make test's.
 	CoreOnly bool
+	// Wrap, if set, makes a buffer the way a GPU pipeline hands one over:
+	// device memory for off+n elements of dt made outside the backend
+	// (go-opencl's cl_mem, vulkan-go's VkBuffer), wrapped by the backend's
+	// interop API from element off. free releases the outside memory; the
+	// suite calls it after releasing the buffer. With Wrap, Run runs its
+	// view cases on views of wrapped buffers and on wrapped buffers.
+	Wrap func(dt dropout.DType, n, off int) (b dropout.Buffer, free func(), err error)
 }
 
 // The grid of the suite. The sizes straddle Philox blocks (4 words), bit
@@ -81,6 +88,13 @@ func Run(t *testing.T, open func() (dropout.Backend, error), cfg Config) {
 		t.Run("Alpha", s.alpha)
 		t.Run("Fused", s.fused)
 		t.Run("Regions", s.regions)
+	}
+	// After the operations: their kernels are built by now (a GPU
+	// backend's pipelines), so that these measure what views cost.
+	t.Run("Slice", s.sliceAPI)
+	t.Run("Views", s.views)
+	if cfg.Wrap != nil {
+		t.Run("Wrapped", s.wrapped)
 	}
 	t.Run("Concurrent", func(t *testing.T) { s.concurrent(t, open) })
 	if !cfg.SkipClose {
@@ -546,8 +560,25 @@ func testClose(t *testing.T, open func() (dropout.Backend, error)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	view, err := kept.Slice(3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+	// Views of it too.
+	if err := view.Read(make(dropout.Float32s, 4)); !errors.Is(err, dropout.ErrClosed) {
+		t.Errorf("Read of a view after its backend's Close: got %v, want ErrClosed", err)
+	}
+	if err := view.Write(make(dropout.Float32s, 4)); !errors.Is(err, dropout.ErrClosed) {
+		t.Errorf("Write into a view after its backend's Close: got %v, want ErrClosed", err)
+	}
+	if _, err := kept.Slice(0, 1); !errors.Is(err, dropout.ErrClosed) {
+		t.Errorf("Slice of a buffer after its backend's Close: got %v, want ErrClosed", err)
+	}
+	if err := view.Release(); err != nil {
+		t.Errorf("Release of a view after its backend's Close: %v", err)
 	}
 	// A buffer still held when its backend closed is unusable, not a crash.
 	if err := kept.Read(make(dropout.Float32s, 8)); !errors.Is(err, dropout.ErrClosed) {

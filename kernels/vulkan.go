@@ -28,6 +28,8 @@ type GLSLShader struct {
 //     noise-shape call and a region's mask (through a word map)
 //   - apply: applies a broadcast bits (1) or bytes (2) mask
 //   - empty: does nothing (the floor of a dispatch's submit-and-wait)
+//   - example_add: y = x + bias, the program's own shader of the Vulkan
+//     pipeline example (gpu/vulkan), not a kernel of the library
 //   - philox_kat: the Philox4x32-10 known-answer test (0), and the test
 //     of the stream's block arithmetic, which wraps the 62-bit block
 //     counter from 2^62-1 to 0 (1)
@@ -46,6 +48,7 @@ var GLSLShaders = []GLSLShader{
 	{"apply_f64", "apply.comp", true},
 	{"philox_kat", "philox_kat.comp", false},
 	{"empty", "empty.comp", false},
+	{"example_add", "example_add.comp", false},
 }
 
 //go:embed glsl/*.spv

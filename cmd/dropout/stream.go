@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,10 @@ import (
 // chunk's Offset. Fortran-order data is transposed chunk by chunk to the
 // row-major order the contract indexes, computed, and transposed back, so
 // the output keeps the input's memory order.
+//
+// On Linux, a plain call from a regular file to a regular file streams with
+// direct I/O instead (stream_linux.go, directIO), unless
+// DROPOUT_STREAM_DIRECT=0.
 
 // streamSets is the number of buffer sets in the pipeline: one being read,
 // one computed, one written.
@@ -262,15 +267,9 @@ func (s *streamJob) create(stdout io.Writer) ([2]*npy.File, error) {
 
 // pipeline reads, computes and writes every chunk.
 func (s *streamJob) pipeline(out, maskOut *npy.File) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var (
-		once     sync.Once
-		firstErr error
-	)
-	fail := func(err error) {
-		once.Do(func() { firstErr = err; cancel() })
-	}
+	fl := newFailer()
+	defer fl.cancel()
+	ctx, fail := fl.ctx, fl.fail
 	var mw *maskWriter
 	if maskOut != nil {
 		mw = &maskWriter{f: maskOut, format: s.params.Mask, total: s.params.MaskLen(s.src.Header.N)}
@@ -281,6 +280,12 @@ func (s *streamJob) pipeline(out, maskOut *npy.File) error {
 				return err
 			}
 		}
+	}
+	if ok, err := s.directIO(out, mw); ok {
+		if err != nil {
+			return err
+		}
+		return s.finishMask(mw)
 	}
 	n := s.chunk
 	free := make(chan *set, streamSets)
@@ -365,15 +370,40 @@ func (s *streamJob) pipeline(out, maskOut *npy.File) error {
 	}
 	close(done)
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if fl.err != nil {
+		return fl.err
 	}
-	if mw != nil {
-		if err := mw.finish(); err != nil {
-			return err
-		}
-		s.kept = mw.kept
+	return s.finishMask(mw)
+}
+
+// failer cancels a pipeline on its first error, which it keeps.
+type failer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+func newFailer() *failer {
+	f := &failer{}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return f
+}
+
+func (f *failer) fail(err error) {
+	f.once.Do(func() { f.err = err; f.cancel() })
+}
+
+// finishMask completes the stored mask, if any, and counts its kept
+// elements.
+func (s *streamJob) finishMask(mw *maskWriter) error {
+	if mw == nil {
+		return nil
 	}
+	if err := mw.finish(); err != nil {
+		return err
+	}
+	s.kept = mw.kept
 	return nil
 }
 
@@ -610,9 +640,16 @@ func (mw *maskWriter) add(m []byte, ms, me int) error {
 	mw.w = me
 	if mw.format == dropout.MaskBytes {
 		b := m[from:to]
-		for _, v := range b {
-			mw.kept += int(v)
+		mw.kept += ones(b) // bytes of 0 or 1: their sum
+		return mw.f.WriteRaw(b, 1)
+	}
+	if mw.nbits == 0 && from%8 == 0 {
+		// Whole bytes, as they are; a last partial one waits.
+		b := m[from/8 : from/8+(to-from)/8]
+		if r := (to - from) % 8; r != 0 {
+			mw.pending, mw.nbits = m[from/8+len(b)]&(1<<r-1), r
 		}
+		mw.kept += ones(b)
 		return mw.f.WriteRaw(b, 1)
 	}
 	// Bits [from, to) of m, appended after the nbits pending bits.
@@ -638,10 +675,20 @@ func (mw *maskWriter) add(m []byte, ms, me int) error {
 		}
 	}
 	mw.pending, mw.nbits = byte(acc), int(na)
-	for _, v := range out {
-		mw.kept += bits.OnesCount8(v)
-	}
+	mw.kept += ones(out)
 	return mw.f.WriteRaw(out, 1)
+}
+
+// ones returns the number of bits set in b.
+func ones(b []byte) int {
+	n := 0
+	for ; len(b) >= 8; b = b[8:] {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b))
+	}
+	for _, v := range b {
+		n += bits.OnesCount8(v)
+	}
+	return n
 }
 
 func (mw *maskWriter) finish() error {

@@ -16,8 +16,9 @@ import (
 // and is safe for concurrent use by multiple goroutines: see the package
 // documentation for what runs side by side and what is serialised.
 type Backend struct {
-	*exec.Backend // Name, Device, DTypes, Forward, Backward, Copy, Alloc, Close
+	*exec.Backend // Name, Device, DTypes, Forward, Backward, Copy, Alloc
 	dev           *clDevice
+	as            async // the asynchronous calls' queue (interop.go)
 }
 
 // config is what open needs beyond dropout.Options: the kernel source

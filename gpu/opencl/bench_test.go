@@ -9,6 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jgillich/go-opencl/cl"
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
@@ -231,6 +234,63 @@ func BenchmarkEmptyKernel(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
 	b.ReportMetric((cpuTime()-t0)/float64(b.N)*1e6, "cpu-us/call")
+}
+
+// BenchmarkPipeline measures 1,000 forward calls of 4096 float32
+// elements on device buffers: Sync, each call waited for (Forward), and
+// Async, each enqueued with ForwardAsync without a wait, its event released
+// at once but the last one's, which is waited for once at the end. calls/s
+// is the rate of the calls (compare Async's with Sync's); enqueue-us/call
+// is the host's time per asynchronous call, the wait left out, and
+// cpu-us/call the process's CPU time per call, PoCL's threads included.
+//
+//	go test -run '^$' -bench Pipeline -count 5 ./gpu/opencl/
+func BenchmarkPipeline(b *testing.B) {
+	be := benchBackend(b)
+	const n, calls = 4096, 1000
+	x, y := deviceBuffers(b, be, n)
+	p := dropout.Params{P: 0.5, Seed: 1}
+	if err := be.Forward(y, x, nil, p); err != nil { // builds the kernel (PoCL compiles lazily)
+		b.Fatal(err)
+	}
+	b.Run("Sync", func(b *testing.B) {
+		t0 := cpuTime()
+		for range b.N {
+			for range calls {
+				if err := be.Forward(y, x, nil, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(calls*b.N)/b.Elapsed().Seconds(), "calls/s")
+		b.ReportMetric((cpuTime()-t0)/float64(calls*b.N)*1e6, "cpu-us/call")
+	})
+	b.Run("Async", func(b *testing.B) {
+		var enq time.Duration // the host's time to enqueue, without the wait
+		c0 := cpuTime()
+		for range b.N {
+			t0 := time.Now()
+			var last *cl.Event
+			for range calls {
+				ev, err := be.ForwardAsync(y, x, nil, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if last != nil {
+					last.Release()
+				}
+				last = ev
+			}
+			enq += time.Since(t0)
+			if err := cl.WaitForEvents([]*cl.Event{last}); err != nil {
+				b.Fatal(err)
+			}
+			last.Release()
+		}
+		b.ReportMetric(float64(calls*b.N)/b.Elapsed().Seconds(), "calls/s")
+		b.ReportMetric(enq.Seconds()/float64(calls*b.N)*1e6, "enqueue-us/call")
+		b.ReportMetric((cpuTime()-c0)/float64(calls*b.N)*1e6, "cpu-us/call")
+	})
 }
 
 // cpuTime returns the process's CPU time (user and system, all threads,

@@ -99,6 +99,83 @@
 // allocate lazily and the kernel's OOM killer would answer instead of an
 // error. Element counts whose size overflows are the same error.
 //
+// # Pipelines
+//
+// A program with its own OpenCL objects (a context, a device, an in-order
+// command queue, its buffers and kernels) embeds dropout between its own
+// steps, with no copy through the host and no host wait, as CLBlast's
+// routines do (Example_pipeline shows it whole):
+//
+//   - NewBackend(ctx, dev, q, opts) makes a backend over the caller's
+//     context, device and queue. It refuses an out-of-order queue
+//     (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE: dropout.ErrUnsupported), a
+//     device that is not one of ctx's and a queue of another context or
+//     device (ErrMismatch). It retains ctx, dev and q, so the caller may
+//     release its references whenever it likes; it builds its program and
+//     kernels in ctx. A backend from Open has the same API: Context,
+//     CLDevice and Queue hand out its objects (Queue makes its
+//     asynchronous queue on first use).
+//   - Wrap(m, off, dt, n) makes n elements of dt from byte offset off of
+//     the caller's cl_mem m a dropout.Buffer, without a copy: usable in
+//     every call, synchronous or not, as a view (Slice) of it is. m must
+//     be a buffer of the backend's context (ErrMismatch otherwise, an
+//     image dropout.ErrUnsupported), and off a multiple of dt's size, with
+//     off + n·size at most m's CL_MEM_SIZE (dropout.ErrLength otherwise).
+//     Nothing else is asked of the offset: the kernels take data at any
+//     element offset (views and wrapped buffers whose offset is a
+//     multiple of 4 elements use vector accesses, others the kernels'
+//     _u forms with vload4/vstore4, which need only the element's
+//     alignment; CL_DEVICE_MEM_BASE_ADDR_ALIGN never applies, since no
+//     sub-buffer is made). A bit or byte mask view that does not start on
+//     a 32-bit word, or does not own the whole words the kernels write, is
+//     staged through a scratch buffer by synchronous calls and refused
+//     (dropout.ErrUnsupported, naming the rule) by asynchronous ones. The
+//     backend neither retains nor releases m: keep it alive while the
+//     Buffer is in use. Buffers over one cl_mem are one memory to the
+//     backend: operands that overlap there are dropout.ErrOverlap.
+//   - Mem(t) returns the cl_mem of a Buffer of this backend (from Alloc,
+//     Wrap or Slice) and the byte offset of its element 0, for the
+//     caller's kernels and copies: the caller's own cl_mem for a wrapped
+//     buffer, otherwise the backend's, which the caller must not release
+//     and which stays valid until the buffer it was allocated as is
+//     released or the backend closes.
+//   - ForwardAsync, BackwardAsync, ForwardFusedAsync and CopyAsync take
+//     Buffers of this backend only (a host tensor is
+//     dropout.ErrUnsupported: nothing is staged) and an event wait list.
+//     They validate as the synchronous calls do, enqueue on Queue (the
+//     caller's queue for a backend from NewBackend) a barrier with the
+//     wait list (none when it is empty: the queue is in order), then the
+//     call's commands, and return the event of the last one, or of a
+//     marker when the call has no command: it completes when the call's
+//     commands, and everything enqueued on the queue before them, have.
+//     Nothing waits on the host: no clFinish, no clWaitForEvents, no
+//     blocking transfer. The caller owns the event (a *cl.Event of
+//     go-opencl: cl.WaitForEvents, a wait list of its own commands,
+//     Release; a finalizer releases it otherwise). A call that needs
+//     scratch device memory (a noise shape, a region whose mask is not one
+//     run of the stream with MaskNone, a mask view off whole words) is
+//     dropout.ErrUnsupported; use the synchronous call. On an error no
+//     event is returned, and what was enqueued before the error (the
+//     barrier) stays enqueued.
+//   - Ordering: the caller's commands enqueued on the same queue before an
+//     asynchronous call run before it, and those after it run after it,
+//     as on any in-order queue; on other queues, order with the events.
+//     The synchronous calls (Forward, Copy, Buffer.Read and Write ...) run
+//     on the backend's own queues, not on the caller's: they see the
+//     results of asynchronous calls only once their events completed, so
+//     wait for those first (the synchronous calls themselves return once
+//     their work is done).
+//   - Concurrency: the asynchronous calls of one backend share its queue
+//     and its kernel objects under a mutex, so any number of goroutines
+//     may make them; each call's commands are contiguous on the queue.
+//   - Release and Close: Buffer.Release and Close return without waiting
+//     for enqueued device work, which completes (OpenCL frees memory and
+//     objects once the commands using them are done). Close waits only
+//     for calls being enqueued; after it every call is dropout.ErrClosed.
+//     It releases what the backend made (program, kernels, its queues,
+//     buffers from Alloc) and its references to the caller's context,
+//     device and queue, never the caller's own references or cl_mems.
+//
 // # Kernels and chunks
 //
 // The kernels implement the stream contract of the root package exactly,
@@ -121,9 +198,9 @@
 // 0, and never more than CL_DEVICE_MAX_MEM_ALLOC_SIZE) of one tensor;
 // chunks start at multiples of 32 elements, so bit-mask bytes are never
 // split, and the stream contract makes the chunking invisible in the
-// result. No command makes an event (a call waits with clFinish), and a
-// queue's kernel objects keep their arguments, which are set only when
-// they change. A noise shape's mask must fit one allocation, and is written even
+// result. No command of a synchronous call makes an event (a call waits
+// with clFinish), and a queue's kernel objects keep their arguments, which
+// are set only when they change. A noise shape's mask must fit one allocation, and is written even
 // over an empty tensor (a noise shape [3 1 4] over a [3 0 4] tensor draws
 // 12 mask elements).
 //
@@ -155,16 +232,24 @@
 // share backends between goroutines (calls, Close and Release during
 // calls, and concurrent Open, Close and Devices as the first OpenCL calls
 // of a fresh process), check misuse and memory limits, run a subset of the
-// checks under Oclgrind with its API, data-race and uninitialized-value
-// checkers (TestOclgrind runs the test binary again under oclgrind), and
-// check that loader_stubs.c is what internal/genstubs makes. Run them with
+// checks, and Example_pipeline, under Oclgrind with its API, data-race and
+// uninitialized-value checkers (TestOclgrind runs the test binary again
+// under oclgrind), and
+// check that loader_stubs.c is what internal/genstubs makes (the OpenCL
+// functions of go-opencl and of this package). Run them with
 // -race. TestOps checks 16-bit data, alpha dropout, the fused op and
 // regions against the reference (exectest.CheckOps), with flat and
 // grid-stride launches. A missing PoCL or Oclgrind skips them, or fails
 // them when DROPOUT_REQUIRE_DEVICES is set, as `make test` does.
+// TestWrapOffsets, TestMem, TestNewBackendChecks, TestAsync and
+// TestAsyncConcurrent check the pipeline API on the test's own context and
+// queue, and TestConformance runs the suite on wrapped cl_mems
+// (dropouttest.Config.Wrap) and on a backend from NewBackend.
 // BenchmarkForward and BenchmarkCopy measure dropout against the device's
 // own buffer copy, BenchmarkMasks each mask format, BenchmarkSmall the
-// rate of small synchronous calls and BenchmarkEmptyKernel its floor.
+// rate of small synchronous calls and BenchmarkEmptyKernel its floor;
+// BenchmarkPipeline 1,000 asynchronous calls against 1,000 synchronous
+// ones.
 package opencl
 
 //go:generate go run ./internal/genstubs -o loader_stubs.c

@@ -6,24 +6,17 @@ package opencl
 // whose wrappers create an event for every command: a call waits with
 // clFinish, so the events would only be made and released for nothing
 // (a cost per launch, and Oclgrind wants them released only once their
-// commands completed). go-opencl keeps its handles in the first field of
+// commands completed). Only the asynchronous queue's commands make events
+// (lastEvent). go-opencl keeps its handles in the first field of
 // its CommandQueue, Kernel and MemObject structs (go.mod pins the
 // version); handle reads them there.
 
 /*
-#ifdef __APPLE__
-#include <OpenCL/opencl.h>
-#else
-#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 300
-#endif
-#include <CL/cl.h>
-#endif
+#include "clapi.h"
 
-static cl_int dropout_enqueue_kernel(cl_command_queue q, cl_kernel k, size_t off, size_t global, size_t local)
+static cl_int dropout_enqueue_kernel(cl_command_queue q, cl_kernel k, size_t off, size_t global, size_t local, cl_event *ev)
 {
-	return clEnqueueNDRangeKernel(q, k, 1, &off, &global, &local, 0, NULL, NULL);
+	return clEnqueueNDRangeKernel(q, k, 1, &off, &global, &local, 0, NULL, ev);
 }
 
 static cl_int dropout_set_mem(cl_kernel k, cl_uint i, cl_mem m)
@@ -50,9 +43,9 @@ static cl_int dropout_enqueue_read(cl_command_queue q, cl_mem m, size_t off, siz
 	return clEnqueueReadBuffer(q, m, CL_TRUE, off, n, dst, 0, NULL, NULL);
 }
 
-static cl_int dropout_enqueue_copy(cl_command_queue q, cl_mem src, cl_mem dst, size_t soff, size_t doff, size_t n)
+static cl_int dropout_enqueue_copy(cl_command_queue q, cl_mem src, cl_mem dst, size_t soff, size_t doff, size_t n, cl_event *ev)
 {
-	return clEnqueueCopyBuffer(q, src, dst, soff, doff, n, 0, NULL, NULL);
+	return clEnqueueCopyBuffer(q, src, dst, soff, doff, n, 0, NULL, ev);
 }
 */
 import "C"
@@ -60,6 +53,7 @@ import "C"
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"unsafe"
 
 	"github.com/jgillich/go-opencl/cl"
@@ -76,11 +70,46 @@ func status(op string, rc C.cl_int) error {
 	return &clError{Op: op, Code: int(rc)}
 }
 
+// lastEvent holds the event of the last command the asynchronous queue
+// enqueued (the other queues make no events): the event an asynchronous
+// call returns, with no marker command of its own.
+type lastEvent struct{ h C.cl_event }
+
+// next releases the event held and returns where the next command's event
+// goes: nil, for no event, on a nil lastEvent.
+func (l *lastEvent) next() *C.cl_event {
+	if l == nil {
+		return nil
+	}
+	l.release()
+	return &l.h
+}
+
+// release releases the event held, if any.
+func (l *lastEvent) release() {
+	if l != nil && l.h != nil {
+		C.clReleaseEvent(l.h)
+		l.h = nil
+	}
+}
+
+// take returns the event held as a go-opencl event, which the caller
+// releases (or its finalizer does), and holds none; nil if none was held.
+func (l *lastEvent) take() *cl.Event {
+	if l == nil || l.h == nil {
+		return nil
+	}
+	ev := clObject[cl.Event](l.h)
+	l.h = nil
+	runtime.SetFinalizer(ev, (*cl.Event).Release) // as go-opencl's own events
+	return ev
+}
+
 // enqueueKernel enqueues k over global work-items from global offset off
-// in work-groups of local, with no event.
-func enqueueKernel(q *cl.CommandQueue, k *kernel, off, global int) error {
+// in work-groups of local; its event goes to ev (none for a nil ev).
+func enqueueKernel(q *cl.CommandQueue, k *kernel, off, global int, ev *lastEvent) error {
 	rc := C.dropout_enqueue_kernel(handle[C.cl_command_queue](q), handle[C.cl_kernel](k.k),
-		C.size_t(off), C.size_t(global), C.size_t(k.local))
+		C.size_t(off), C.size_t(global), C.size_t(k.local), ev.next())
 	if rc != C.CL_SUCCESS { // (the name built only on failure: no allocation per launch)
 		return status("clEnqueueNDRangeKernel("+k.name+")", rc)
 	}
@@ -137,8 +166,9 @@ func enqueueRead(q *cl.CommandQueue, dst []byte, m *cl.MemObject, off int) error
 	return status("clEnqueueReadBuffer", rc)
 }
 
-// enqueueCopy copies n bytes from src at soff to dst at doff.
-func enqueueCopy(q *cl.CommandQueue, dst *cl.MemObject, doff int, src *cl.MemObject, soff int, n int) error {
-	rc := C.dropout_enqueue_copy(handle[C.cl_command_queue](q), handle[C.cl_mem](src), handle[C.cl_mem](dst), C.size_t(soff), C.size_t(doff), C.size_t(n))
+// enqueueCopy copies n bytes from src at soff to dst at doff (any
+// offsets and length); its event goes to ev (none for a nil ev).
+func enqueueCopy(q *cl.CommandQueue, dst *cl.MemObject, doff int, src *cl.MemObject, soff int, n int, ev *lastEvent) error {
+	rc := C.dropout_enqueue_copy(handle[C.cl_command_queue](q), handle[C.cl_mem](src), handle[C.cl_mem](dst), C.size_t(soff), C.size_t(doff), C.size_t(n), ev.next())
 	return status("clEnqueueCopyBuffer", rc)
 }

@@ -6,8 +6,11 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/jgillich/go-opencl/cl"
 
@@ -29,10 +32,14 @@ import (
 //	Zero                    zero_words
 //
 // T is f32, f64, f16 or bf16, with _copy appended for Args.CopyKept
-// (p = 0); Args.DropAll is F_DROPALL, Alpha F_ALPHA, HasBias F_BIAS and
-// HasResid F_RESID. Views' byte offsets become the kernels' element
-// offsets (data), byte offsets (byte masks) or word offsets (bit masks);
-// the executor keeps them aligned.
+// (p = 0) and then _u when a data view (Y, X, R) starts at an element
+// offset that is not a multiple of 4 (views may start at any element: the
+// _u kernels access data with vload4/vstore4, the others with 16-byte
+// vector pointer casts); Args.DropAll is F_DROPALL, Alpha F_ALPHA, HasBias
+// F_BIAS and HasResid F_RESID. Views' byte offsets become the kernels'
+// element offsets (data, the bias included), byte offsets (byte masks) or
+// word offsets (bit masks, whose views start on words). Copy takes any
+// byte offsets and length, as clEnqueueCopyBuffer does.
 //
 // Launches: on a GPU the program is built with GRID_STRIDE and a launch
 // is one enqueue of a grid sized to the device (compute units × 2048
@@ -76,27 +83,46 @@ const gridItemsPerUnit = 2048
 
 // clDevice is an exec.Device: a context and the program built for it.
 type clDevice struct {
-	dev      device
-	ctx      *cl.Context
-	prog     *cl.Program
-	info     exec.Info
-	maxItems int           // work-items of one flat enqueue
-	grid     int           // work-items of a grid-stride launch; 0: flat launches
-	dummy    *cl.MemObject // bound to the kernel arguments a launch does not use
+	dev       device
+	ctx       *cl.Context
+	ctxHandle uintptr // ctx's cl_context, kept: Close clears it in ctx
+	prog      *cl.Program
+	info      exec.Info
+	maxItems  int           // work-items of one flat enqueue
+	grid      int           // work-items of a grid-stride launch; 0: flat launches
+	dummy     *cl.MemObject // bound to the kernel arguments a launch does not use
+	release   func()        // releases the caller's device (NewBackend); nil otherwise
 
-	// What the executor holds, for tests.
-	held, mems, queues atomic.Int64
+	// byHandle finds the *mem of a cl_mem, so that the executor, which
+	// compares Mems, sees one memory in every Buffer over one cl_mem
+	// (Alloc's and Wrap's). Entries of wrapped memory go when nothing
+	// refers to their *mem any more.
+	memMu    sync.Mutex
+	byHandle map[uintptr]weak.Pointer[mem]
+
+	// What the executor holds, and the host tensors it mapped, for tests.
+	held, mems, queues, maps atomic.Int64
 }
 
-// mem is an allocation: an exec.Mem.
+// mem is an allocation, or a caller's cl_mem (Wrap): an exec.Mem.
 type mem struct {
 	m    *cl.MemObject
 	size int64
 }
 
 // newDevice creates a context on d and builds cfg.src for it.
-func newDevice(d device, cfg config) (_ *clDevice, err error) {
-	cd := &clDevice{dev: d, maxItems: cmp.Or(cfg.maxItems, defaultMaxItems)}
+func newDevice(d device, cfg config) (*clDevice, error) {
+	ctx, err := cl.CreateContext([]*cl.Device{d.dev})
+	if err != nil {
+		return nil, check("clCreateContext", err)
+	}
+	return setupDevice(d, ctx, cfg)
+}
+
+// setupDevice builds cfg.src for d in ctx, a context the device owns (it
+// releases it at Close, or here on an error).
+func setupDevice(d device, ctx *cl.Context, cfg config) (_ *clDevice, err error) {
+	cd := &clDevice{dev: d, ctx: ctx, ctxHandle: handle[uintptr](ctx), maxItems: cmp.Or(cfg.maxItems, defaultMaxItems), byHandle: map[uintptr]weak.Pointer[mem]{}}
 	if cfg.grid || d.info.Kind == dropout.KindGPU && !cfg.flat {
 		cd.grid = max(1, d.units) * gridItemsPerUnit
 	}
@@ -105,9 +131,6 @@ func newDevice(d device, cfg config) (_ *clDevice, err error) {
 			cd.Close()
 		}
 	}()
-	if cd.ctx, err = cl.CreateContext([]*cl.Device{d.dev}); err != nil {
-		return nil, check("clCreateContext", err)
-	}
 	opts := ""
 	if cd.grid > 0 {
 		opts = "-DGRID_STRIDE"
@@ -137,12 +160,43 @@ func (d *clDevice) Alloc(size int64) (exec.Mem, error) {
 	}
 	d.held.Add(size)
 	d.mems.Add(1)
-	return &mem{m, size}, nil
+	x := &mem{m, size}
+	d.memMu.Lock()
+	d.byHandle[handle[uintptr](m)] = weak.Make(x)
+	d.memMu.Unlock()
+	return x, nil
+}
+
+// memOf returns the *mem of m, a cl_mem of size bytes: the one Alloc or an
+// earlier memOf made for it while it is live, else a new one.
+func (d *clDevice) memOf(m *cl.MemObject, size int64) *mem {
+	h := handle[uintptr](m)
+	d.memMu.Lock()
+	defer d.memMu.Unlock()
+	if x := d.byHandle[h].Value(); x != nil && handle[uintptr](x.m) == h && x.size == size {
+		return x
+	} // (else none, or one of a cl_mem released since, whose handle a new one reuses)
+	x := &mem{m, size}
+	wp := weak.Make(x)
+	d.byHandle[h] = wp
+	runtime.AddCleanup(x, func(h uintptr) {
+		d.memMu.Lock()
+		if d.byHandle[h] == wp {
+			delete(d.byHandle, h)
+		}
+		d.memMu.Unlock()
+	}, h)
+	return x
 }
 
 // Free implements exec.Device.
 func (d *clDevice) Free(x exec.Mem) {
 	m := x.(*mem)
+	d.memMu.Lock()
+	if d.byHandle[handle[uintptr](m.m)].Value() == m {
+		delete(d.byHandle, handle[uintptr](m.m))
+	}
+	d.memMu.Unlock()
 	m.m.Release()
 	d.held.Add(-m.size)
 	d.mems.Add(-1)
@@ -155,13 +209,28 @@ func (d *clDevice) NewQueue() (exec.Queue, error) {
 	if err != nil {
 		return nil, check("clCreateCommandQueue", err)
 	}
-	ks, err := d.newKernels()
+	cq, err := d.newQueueOn(q, false)
 	if err != nil {
 		q.Release()
 		return nil, err
 	}
 	d.queues.Add(1)
-	return &clQueue{d: d, q: q, k: ks}, nil
+	return cq, nil
+}
+
+// newQueueOn returns a queue over q, an in-order command queue of d's
+// context, with kernel objects of its own; async marks the queue of the
+// asynchronous calls (see clQueue.async).
+func (d *clDevice) newQueueOn(q *cl.CommandQueue, async bool) (*clQueue, error) {
+	ks, err := d.newKernels()
+	if err != nil {
+		return nil, err
+	}
+	cq := &clQueue{d: d, q: q, k: ks, async: async}
+	if async {
+		cq.last = &lastEvent{}
+	}
+	return cq, nil
 }
 
 // Close implements exec.Device.
@@ -175,6 +244,9 @@ func (d *clDevice) Close() error {
 	if d.ctx != nil {
 		d.ctx.Release()
 	}
+	if d.release != nil {
+		d.release()
+	}
 	return nil
 }
 
@@ -187,6 +259,12 @@ type clQueue struct {
 	// that the chunks of a call upload them once.
 	dims, words devTable
 	argv        [24]arg // Launch's arguments, kept to allocate none per launch
+	// async marks the queue of the asynchronous calls, which the host never
+	// waits for: its tables are new buffers made with a copy of their
+	// values (CL_MEM_COPY_HOST_PTR) rather than blocking writes, and last
+	// holds the event of its last command (nil on other queues).
+	async bool
+	last  *lastEvent
 }
 
 // devTable is a small device buffer of ulongs and what it holds.
@@ -233,6 +311,20 @@ func (q *clQueue) Release() error {
 	return err
 }
 
+// releaseAsync releases the asynchronous queue (the backend's reference to
+// it) and its kernels without waiting: commands already enqueued keep
+// what they use.
+func (q *clQueue) releaseAsync() {
+	q.last.release()
+	q.k.release()
+	for _, t := range []*devTable{&q.dims, &q.words} {
+		if t.m != nil {
+			t.m.Release()
+		}
+	}
+	q.q.Release()
+}
+
 // The element types of the kernels, in kernelSet.data's order.
 var typeIndex = map[dropout.DType]int{dropout.Float32: 0, dropout.Float64: 1, dropout.Float16: 2, dropout.BFloat16: 3}
 
@@ -241,7 +333,7 @@ func (q *clQueue) Launch(k exec.Kernel, a *exec.Args) error {
 	n := uint64(a.N)
 	switch k {
 	case exec.Copy:
-		return enqueueCopy(q.q, q.mem(a.Y), int(a.Y.Off), q.mem(a.X), int(a.X.Off), int(a.N))
+		return enqueueCopy(q.q, q.mem(a.Y), int(a.Y.Off), q.mem(a.X), int(a.X.Off), int(a.N), q.last)
 	case exec.Zero:
 		return q.launch(q.k.zero, n/4, bufArg(q.mem(a.Y)), u64Arg(uint64(a.Y.Off/4)), u32Arg(uint32(n/4)))
 	}
@@ -293,20 +385,24 @@ func (q *clQueue) Launch(k exec.Kernel, a *exec.Args) error {
 	if a.CopyKept {
 		c = 1
 	}
+	es := int64(a.DType.Size())
+	u := 0
+	if (a.Y.Off|a.X.Off|a.R.Off)/es%4 != 0 {
+		u = 1
+	}
 	var kn *kernel
 	if ok {
-		kn = q.k.data[fam][t][c]
+		kn = q.k.data[fam][t][c][u]
 	}
 	if kn == nil {
 		return fmt.Errorf("%w: %v data on %s", dropout.ErrDType, a.DType, q.d.dev.info.Name)
 	}
-	es := int64(a.DType.Size())
 	s, A, B, D := f32Arg(a.Scale32), f32Arg(a.A32), f32Arg(a.B32), f32Arg(a.D32)
 	if a.DType == dropout.Float64 {
 		s, A, B, D = f64Arg(a.Scale64), f64Arg(a.A64), f64Arg(a.B64), f64Arg(a.D64)
 	}
 	args := append(q.argv[:0], bufArg(q.mem(a.Y)), u64Arg(uint64(a.Y.Off/es)), bufArg(q.mem(a.X)), u64Arg(uint64(a.X.Off/es)),
-		bufArg(q.mem(a.M)), u64Arg(moff), bufArg(q.mem(a.B)), bufArg(q.mem(a.R)), u64Arg(uint64(a.R.Off/es)), u32Arg(uint32(n)),
+		bufArg(q.mem(a.M)), u64Arg(moff), bufArg(q.mem(a.B)), u64Arg(uint64(a.B.Off/es)), bufArg(q.mem(a.R)), u64Arg(uint64(a.R.Off/es)), u32Arg(uint32(n)),
 		u64Arg(a.G0), u32Arg(k0), u32Arg(k1), u32Arg(a.Thresh), u32Arg(flags),
 		s, A, B, D, u64Arg(uint64(a.I0)), u64Arg(uint64(max(a.BiasLen, 1))))
 	if fam == famBcast {
@@ -332,6 +428,17 @@ func table[R any](q *clQueue, t *devTable, rows []R, pair func(R) (uint64, uint6
 	}
 	if t.m != nil && slices.Equal(v, t.val) {
 		return t.m, nil
+	}
+	if q.async { // no blocking write: a new buffer (the old one is freed once the commands using it are done)
+		m, err := q.d.ctx.CreateBuffer(cl.MemReadOnly|cl.MemCopyHostPtr, bytesOf(v))
+		if err != nil {
+			return nil, check("clCreateBuffer", err)
+		}
+		if t.m != nil {
+			t.m.Release()
+		}
+		t.m, t.cap, t.val = m, len(v)*8, v
+		return m, nil
 	}
 	if size := 8 * len(v); t.cap < size {
 		if t.m != nil {
@@ -364,12 +471,12 @@ func (q *clQueue) launch(k *kernel, units uint64, args ...arg) error {
 	local := uint64(k.local)
 	if g := uint64(q.d.grid); g > 0 && k.strided {
 		global := min((units+local-1)/local*local, max(g/local, 1)*local)
-		return enqueueKernel(q.q, k, 0, int(global))
+		return enqueueKernel(q.q, k, 0, int(global), q.last)
 	}
 	step := max(local, uint64(q.d.maxItems)/local*local) // whole work-groups
 	for start := uint64(0); start < units; start += step {
 		global := (min(units-start, step) + local - 1) / local * local
-		if err := enqueueKernel(q.q, k, int(start), int(global)); err != nil {
+		if err := enqueueKernel(q.q, k, int(start), int(global), q.last); err != nil {
 			return err
 		}
 	}

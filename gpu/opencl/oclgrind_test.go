@@ -23,9 +23,11 @@ import (
 // oclgrindInner marks the run of the test binary under Oclgrind.
 const oclgrindInner = "DROPOUT_OCLGRIND_INNER"
 
-// TestOclgrind runs a subset of the conformance checks under Oclgrind with
-// its API, data-race and uninitialized-memory checkers, by running this
-// test binary again under `oclgrind`. Any message Oclgrind logs fails it.
+// TestOclgrind runs a subset of the conformance checks, and the pipeline
+// example (Example_pipeline: the caller's context, queue, buffers and
+// kernels around ForwardAsync, with events), under Oclgrind with its API,
+// data-race and uninitialized-memory checkers, by running this test binary
+// again under `oclgrind`. Any message Oclgrind logs fails it.
 func TestOclgrind(t *testing.T) {
 	if os.Getenv(oclgrindInner) != "" {
 		t.Skip("inside the Oclgrind run")
@@ -34,14 +36,14 @@ func TestOclgrind(t *testing.T) {
 	dropouttest.Require(t, "oclgrind (Debian package oclgrind)", err)
 	log := filepath.Join(t.TempDir(), "oclgrind.log")
 	cmd := exec.Command(tool, "--check-api", "--data-races", "--uninitialized", "--log", log,
-		os.Args[0], "-test.run=^TestOclgrindInner$", "-test.v", "-test.count=1")
+		os.Args[0], "-test.run=^(TestOclgrindInner|Example_pipeline)$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), oclgrindInner+"=1")
 	out, err := cmd.CombinedOutput()
 	msgs, _ := os.ReadFile(log)
 	if err != nil {
 		t.Fatalf("run under oclgrind: %v\n%s\noclgrind log:\n%s", err, out, msgs)
 	}
-	if !bytes.Contains(out, []byte("--- PASS: TestOclgrindInner")) {
+	if !bytes.Contains(out, []byte("--- PASS: TestOclgrindInner")) || !bytes.Contains(out, []byte("--- PASS: Example_pipeline")) {
 		t.Fatalf("the checks did not run under oclgrind:\n%s", out)
 	}
 	if len(bytes.TrimSpace(msgs)) > 0 {

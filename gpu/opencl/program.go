@@ -25,8 +25,10 @@ func build(ctx *cl.Context, d device, src, opts string) (*cl.Program, error) {
 }
 
 // The kernel families of kernels/opencl/dropout.cl that take data: each
-// exists per element type (suffix _f32, _f64, _f16, _bf16) and again with
-// _copy appended for p = 0 (kept elements are bit copies).
+// exists per element type (suffix _f32, _f64, _f16, _bf16), again with
+// _copy appended for p = 0 (kept elements are bit copies), and each of
+// those again with _u appended for data views at element offsets that are
+// not multiples of 4 (vload4/vstore4 instead of vector pointer casts).
 const (
 	famFwd     = iota // fwd: from the stream; no mask or a byte mask
 	famFwdBits        // fwdbits: from the stream, writing a bit mask
@@ -62,9 +64,9 @@ type kernel struct {
 // kernelSet is one queue's kernel objects: a cl_kernel's arguments are
 // state, so queues running side by side cannot share them.
 type kernelSet struct {
-	data                [nFamilies][len(typeSuffixes)][2]*kernel // family, type, scaled/copying; nil for float64 without cl_khr_fp64
-	philox, words, zero *kernel                                  // philox_kat, stream_words, zero_words
-	maskMap, empty      *kernel                                  // mask_map, empty
+	data                [nFamilies][len(typeSuffixes)][2][2]*kernel // family, type, scaled/copying, aligned/any offset; nil for float64 without cl_khr_fp64
+	philox, words, zero *kernel                                     // philox_kat, stream_words, zero_words
+	maskMap, empty      *kernel                                     // mask_map, empty
 }
 
 // newKernels creates a kernel set from d's program. Work-groups are a
@@ -113,9 +115,11 @@ func (d *clDevice) newKernels() (*kernelSet, error) {
 				continue
 			}
 			for c, cp := range []string{"", "_copy"} {
-				if ks.data[f][t][c], err = mk(fam+suffix+cp, true); err != nil {
-					ks.release()
-					return nil, err
+				for u, un := range []string{"", "_u"} {
+					if ks.data[f][t][c][u], err = mk(fam+suffix+cp+un, true); err != nil {
+						ks.release()
+						return nil, err
+					}
 				}
 			}
 		}
@@ -131,9 +135,11 @@ func (ks *kernelSet) release() {
 	}
 	for f := range ks.data {
 		for t := range ks.data[f] {
-			for _, k := range ks.data[f][t] {
-				if k != nil {
-					k.k.Release()
+			for _, ku := range ks.data[f][t] {
+				for _, k := range ku {
+					if k != nil {
+						k.k.Release()
+					}
 				}
 			}
 		}

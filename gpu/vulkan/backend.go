@@ -33,7 +33,7 @@ func open(opts dropout.Options, cfg config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := exec.New("vulkan", d, opts) // closes d on error
+	e, err := exec.New("vulkan", d.execDevice(), opts) // closes d on error
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +47,10 @@ func open(opts dropout.Options, cfg config) (*Backend, error) {
 var _ dropout.Backend = (*Backend)(nil)
 
 // ValidationMessages returns every error and warning the validation layer
-// reported so far (Options.Debug), or nil.
+// reported so far (Options.Debug), or nil. A backend on a caller's device
+// (NewBackend) has none: the layer reports to the caller's instance.
 func (b *Backend) ValidationMessages() []string {
-	if b.dev.in.Messages == nil {
+	if b.dev.in == nil || b.dev.in.Messages == nil {
 		return nil
 	}
 	return b.dev.in.Messages.All()

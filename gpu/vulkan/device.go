@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
@@ -30,6 +31,8 @@ type vkDevice struct {
 	f64   bool
 	lim   limits
 	dummy *vkx.Buffer     // bound where a shader's binding is unused
+	sets  *vkx.Sets       // descriptor sets of recorded and asynchronous calls, kept until Close
+	async slots           // command buffers and fences of asynchronous calls
 	mods  map[algKey]bool // the modules and modes the device has (flags and dt zero)
 	algMu sync.Mutex
 	algs  map[algKey]*pipeline // built or being built
@@ -40,6 +43,8 @@ type vkDevice struct {
 
 	qmu    sync.Mutex
 	queues map[*vkQueue]struct{} // live queues, whose idle staging areas trim frees
+
+	imports atomic.Int64 // host memory imported in place so far (hostDevice.MapHost)
 }
 
 // config is what open needs beyond dropout.Options: knobs for tests.
@@ -95,23 +100,35 @@ var modules = []struct {
 
 // newDevice creates the logical device on phys (device i of in), its
 // layout and placeholder buffer. On error it destroys what it made and in.
-func newDevice(in *vkx.Instance, i int, phys vkx.PhysicalDevice, cfg config) (_ *vkDevice, err error) {
-	d := &vkDevice{in: in, f64: phys.Float64, mods: map[algKey]bool{}, algs: map[algKey]*pipeline{}, queues: map[*vkQueue]struct{}{}}
+func newDevice(in *vkx.Instance, i int, phys vkx.PhysicalDevice, cfg config) (*vkDevice, error) {
+	m, err := vkx.NewManager(phys)
+	if err != nil {
+		in.Destroy()
+		return nil, err
+	}
+	return initDevice(in, m, i, cfg)
+}
+
+// initDevice makes the backend's device on m (device i of in, nil for a
+// caller's device): its layout and placeholder buffer. On error it
+// destroys what it made, m and in.
+func initDevice(in *vkx.Instance, m *vkx.Manager, i int, cfg config) (_ *vkDevice, err error) {
+	phys := m.Phys
+	d := &vkDevice{in: in, m: m, f64: phys.Float64, mods: map[algKey]bool{}, algs: map[algKey]*pipeline{}, queues: map[*vkQueue]struct{}{}}
 	d.mem.init(cfg.heapLimit)
+	d.async.cond = sync.NewCond(&d.async.mu)
 	defer func() {
 		if err != nil {
 			d.Close()
 		}
 	}()
-	if d.m, err = vkx.NewManager(phys); err != nil {
-		return nil, err
-	}
 	if d.l, err = d.m.NewLayout(); err != nil {
 		return nil, err
 	}
 	if d.dummy, err = d.m.NewBuffer(256, vkx.DeviceLocal); err != nil {
 		return nil, err
 	}
+	d.sets = d.l.NewSets()
 	for _, p := range modules {
 		if p.f64 && !d.f64 {
 			continue
@@ -125,10 +142,13 @@ func newDevice(in *vkx.Instance, i int, phys vkx.PhysicalDevice, cfg config) (_ 
 	}
 	d.lim = newLimits(phys, d.m.MaxInvocations())
 	d.info = exec.Info{
-		DeviceInfo:     deviceInfo(i, phys),
-		DTypes:         dtypes(phys),
-		Queues:         maxWorkers(),
-		HostMemory:     phys.Type == vkx.CPU,
+		DeviceInfo: deviceInfo(i, phys),
+		DTypes:     dtypes(phys),
+		Queues:     maxWorkers(),
+		HostMemory: phys.Type == vkx.CPU,
+		// 16-bit data is packed two to a 32-bit word (no 16-bit storage
+		// feature): the shaders see 16-bit views on whole words only.
+		WordData:       true,
 		MaxLaunchBytes: int64(d.lim.maxRange - d.lim.align),
 		MaxLaunchElems: int64(min(d.m.MaxInvocations(), 1<<30)),
 		ApplyMaxDims:   maxDims,
@@ -171,14 +191,16 @@ func (d *vkDevice) NewQueue() (exec.Queue, error) {
 	return q, nil
 }
 
-// Close implements exec.Device: it waits for the device, destroys the
-// pipelines, layout, device and instance, and reports what the validation
-// layer said since the last call.
+// Close implements exec.Device: it waits for the device (a caller's
+// device: for the asynchronous calls' submissions), destroys the
+// pipelines, layout, device and instance (only what the backend made), and
+// reports what the validation layer said since the last call.
 func (d *vkDevice) Close() error {
-	var err error
+	err := d.async.close()
 	if d.m != nil {
-		err = d.m.WaitIdle()
+		err = errors.Join(err, d.m.WaitIdle())
 	}
+	d.sets.Destroy()
 	d.dummy.Destroy()
 	for _, p := range d.algs {
 		p.a.Destroy()

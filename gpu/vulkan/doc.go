@@ -29,7 +29,8 @@
 // feature needed), and float64 where the device has shaderFloat64
 // (lavapipe does; elsewhere float64 is dropout.ErrDType); every mask
 // format; noise shapes; alpha dropout; the fused bias + dropout + residual
-// (ForwardFused); regions; no foreign objects. MaxElements is 0: calls of
+// (ForwardFused); regions; the program's own Vulkan objects through the
+// Pipelines API below. MaxElements is 0: calls of
 // any size are split into launches; only noise-shape calls (at most 9
 // canonical axes) and region word maps (at most 5 canonical axes) are
 // bounded, with dropout.ErrUnsupported.
@@ -38,7 +39,8 @@
 //
 // One Backend owns a Vulkan instance, a logical device with one compute
 // queue, and the compute pipelines, each built (compiled, on lavapipe) the
-// first time a call needs it rather than at Open. Calls are synchronous:
+// first time a call needs it rather than at Open. Calls are synchronous
+// (the Pipelines API below adds recorded and asynchronous ones):
 // each records its commands into a command buffer, submits them and waits
 // on a fence. Per-launch values (seed, offset, threshold, scale, bases,
 // broadcast dims) travel in push constants; 64-bit offsets as two 32-bit
@@ -49,6 +51,29 @@
 // (vkx's check): errors name the Vulkan function and the result, and
 // VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_OUT_OF_DEVICE_MEMORY and
 // VK_ERROR_OUT_OF_POOL_MEMORY wrap dropout.ErrOutOfMemory, once.
+//
+// # Host tensors in place
+//
+// On lavapipe, whose device memory is host memory and which has
+// VK_EXT_external_memory_host, a synchronous call uses large host
+// tensors in place: a tensor of at least exec.MinMapBytes (64 KiB) that
+// starts on exec.MapAlign (128) bytes is imported as device memory
+// (VkImportMemoryHostPointerInfoEXT over the whole pages of
+// minImportedHostPointerAlignment, 4096 bytes, around it) with a storage
+// buffer bound at the tensor's offset in the import, so that the shaders
+// see its bytes and no others; the call then runs as on Buffers, with one
+// submission, no staging and no copy, and its submission ends with a
+// barrier to host reads. The executor keeps the memory pinned until the
+// import is freed after the call's fence. Not in place: smaller tensors
+// and tensors off 128 bytes (staged as above; Go allocates large slices
+// on page boundaries), masks whose last 32-bit word the kernels write is
+// not wholly theirs (staged), and 16-bit data of odd length, whose last
+// 32-bit word (the shaders write 16-bit data in whole words) is half
+// another object's (staged: the executor's rule for WordData devices);
+// asynchronous and recorded calls, which take Buffers only; GPUs, whose
+// device-local memory is not the host's; and a backend on a caller's
+// device (NewBackend), where the extension may not be enabled. The
+// import and its buffer are made and destroyed per call.
 //
 // # Concurrency
 //
@@ -106,13 +131,17 @@
 // the fused bias and residual F_BIAS and F_RESID, and the data type
 // (float32, float16, bfloat16) constant 2; each combination is a pipeline
 // built on first use. Except when writing a bit mask, invocation t owns
-// elements 4t .. 4t+3: a 16-byte aligned quad of float32 (two words of
-// 16-bit data), one word of a byte mask, and the Philox block of its
+// elements 4t .. 4t+3: a quad of float32 (two words of
+// 16-bit data), read and written as one 16-byte access where the
+// dispatch's window bases are multiples of 4 elements and element by
+// element otherwise (views, and wrapped buffers, start at any element of
+// their memory; the test is uniform over the dispatch), one word of a byte mask, and the Philox block of its
 // stream words (two blocks when the offset is not a multiple of 4). With a
 // bit mask an invocation owns 32 elements (one mask word). No two
-// invocations write the same word; 16-bit data views start on an even
-// element, and a launch that ends inside a word keeps the word's other
-// half. 16-bit values are widened and rounded to nearest even with integer
+// invocations write the same word; 16-bit data views start on a whole
+// 32-bit word (exec.Info.WordData: the executor stages other 16-bit views
+// through scratch buffers with copies), and a launch that ends inside a
+// word keeps the word's other half. 16-bit values are widened and rounded to nearest even with integer
 // operations (kernels/glsl/elem.glsl); alpha dropout's product is rounded
 // before its add (precise: no fused multiply-add). The shaders loop over their items with a grid stride, so
 // a dispatch uses no more invocations than fill the device (a few hundred
@@ -139,6 +168,107 @@
 // then apply it with the canonical broadcast of driver.Plan; they need
 // fewer than 2^32 elements, at most 12 canonical axes and a mask that fits
 // one storage buffer range (dropout.ErrUnsupported beyond that).
+//
+// # Pipelines
+//
+// A program with its own Vulkan device, queue and command buffers (a
+// training loop whose matmuls are its own shaders) puts dropout between
+// two of its own steps with no copy to the host and no host wait:
+//
+//   - NewBackend(External{Instance, PhysicalDevice, Device, QueueFamily,
+//     Queue, Float64}, opts) makes a backend on the program's device. It
+//     owns none of them: Close destroys only what the backend created
+//     (pipelines, layouts, descriptor pools, command pools, fences, its
+//     own buffers and their memory) and waits only for its own
+//     submissions. The device needs nothing beyond Vulkan 1.1 core
+//     (shaderFloat64 enabled, and External.Float64 set, for float64
+//     data); the queue family must have compute. Options.Device and
+//     Options.Debug must be zero: the validation layer is the program's
+//     (enable it on its instance, where it reports).
+//
+//   - The queue: the backend submits to External.Queue only inside its
+//     own calls (synchronous calls, Buffer.Read/Write, Alloc, Copy, and
+//     the asynchronous calls), under its own mutex. vkQueueSubmit needs
+//     the queue externally synchronized, so the program must not submit
+//     to that queue (nor wait on it idle) while a call of the backend
+//     runs: submit from the same goroutine, or under a lock of its own
+//     that it also holds around the backend's calls.
+//
+//   - Backend.Wrap(buf, size, off, dt, n) makes n elements of dt of the
+//     program's VkBuffer buf (size bytes), from byte offset off, a Buffer
+//     used in place wherever a Buffer is. off needs only to be a
+//     multiple of the element size: windows are bound at the device's
+//     minStorageBufferOffsetAlignment and the element offset goes to the
+//     shaders. buf needs the usages STORAGE_BUFFER, TRANSFER_SRC and
+//     TRANSFER_DST, memory bound, and must stay alive while the Buffer is
+//     in use (Release and Close never destroy it).
+//
+//   - Backend.NativeBuffer(t) hands out the VkBuffer of a Buffer of the
+//     backend (Alloc'd, wrapped or a view) and the byte offset of its
+//     element 0, valid until its root is released or the backend closes.
+//
+//   - RecordForward, RecordBackward, RecordForwardFused and RecordCopy
+//     record a call into the program's command buffer (recording, of a
+//     pool of a queue family with compute) and return; the program
+//     submits it when it likes. Every tensor must be a Buffer of the
+//     backend; calls that would need scratch device memory are
+//     dropout.ErrUnsupported, naming why: a noise shape, or a region
+//     whose mask is not one run of the stream, without a mask tensor; a
+//     mask view that does not start on a whole 32-bit word; 16-bit data
+//     (packed two to a word) that starts off a whole word or ends inside
+//     one before the end of its memory. Between its own commands the
+//     backend records global memory barriers (compute-shader and transfer
+//     writes before, compute-shader and transfer reads and writes after).
+//     The program records, as global memory barriers (VkMemoryBarrier;
+//     the backend's commands also bind a small placeholder buffer of its
+//     own, which buffer barriers would miss):
+//
+//     before each Record call, from the stages of the program's earlier
+//     accesses of the call's buffers (its writes, and its reads where
+//     the call writes what it read) to
+//     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT
+//     with dstAccessMask VK_ACCESS_SHADER_READ_BIT |
+//     VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+//     VK_ACCESS_TRANSFER_WRITE_BIT (two dependent Record calls need this
+//     barrier between them too);
+//
+//     after it, from VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+//     VK_PIPELINE_STAGE_TRANSFER_BIT with srcAccessMask
+//     VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT (and the
+//     read bits, where the program then overwrites what the call read)
+//     to the stages and accesses of the program's next use (to
+//     VK_PIPELINE_STAGE_HOST_BIT and VK_ACCESS_HOST_READ_BIT before it
+//     reads mapped memory after its fence).
+//
+//     Synchronization validation reports nothing for this pattern
+//     (Example_pipeline, TestInterop). Lifetimes: the pipelines,
+//     layouts and descriptor sets a recorded command buffer uses stay
+//     valid until Close; so the program closes the backend only after
+//     its command buffers that hold recorded calls have completed (or
+//     are never submitted again), and releases a buffer only after the
+//     work that uses it has completed. A descriptor set is written once,
+//     when it is made for one combination of bindings, and never updated
+//     or freed before Close (each combination a program records with
+//     keeps one, a few hundred bytes); one goroutine at a time may record
+//     into a command buffer, as Vulkan requires.
+//
+//   - ForwardAsync, BackwardAsync, ForwardFusedAsync and CopyAsync record
+//     the call into a command buffer of the backend's, submit it to the
+//     queue and return a *Pending without waiting: Pending.Wait waits on
+//     its fence, Pending.Done polls it. Each submission starts with a
+//     barrier after everything submitted before it to the queue, so
+//     asynchronous and synchronous calls of the backend run in the order
+//     they were made, and a Buffer.Read after an asynchronous call reads
+//     its result. At most 64 are in flight: a further call waits for the
+//     oldest; command buffers and fences are recycled once their fences
+//     are signalled. The operands are Buffers, as for the Record calls,
+//     and must not be released before the call completes.
+//
+// BenchmarkPipelineCalls compares 1,000 forward calls of 4096 float32
+// elements made synchronously, asynchronously and recorded into one
+// command buffer. On lavapipe the device's work per dispatch, not the
+// host's wait, bounds the rate, so asynchronous calls gain little there;
+// on a GPU they save the submit-and-wait round trip of every call.
 //
 // # Validation
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/driver"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
 
@@ -173,17 +174,25 @@ func TestDeviceMemoryLimit(t *testing.T) {
 		t.Errorf("after Release the backend holds %d bytes, want %d", b.dev.heldBytes(), held)
 	}
 	c := alloc(t, b, dropout.Float32, 1<<19)
-	// A host call needs a staging buffer (device-local) and a staging area
-	// (host-visible, on lavapipe the same heap) of its size: the staging
-	// buffer fits next to c, the staging area no longer does.
+	// A staged host call (a tensor off exec.MapAlign, which lavapipe does
+	// not use in place) needs a staging buffer (device-local) and a
+	// staging area (host-visible, on lavapipe the same heap) of its size:
+	// the staging buffer fits next to c, the staging area no longer does.
 	n := 1 << 19
-	x := make(dropout.Float32s, n)
+	x := make(dropout.Float32s, n+1)[1:]
 	err = b.Forward(x, x, nil, dropout.Params{P: 0.5})
 	oom(t, "host Forward beyond the heap", err, true, 2<<20, heap)
 	t.Log(err)
+	// One used in place needs no device memory.
+	if _, ok := b.dev.execDevice().(exec.HostMapper); ok {
+		aligned := make(dropout.Float32s, n)
+		if err := b.Forward(aligned, aligned, nil, dropout.Params{P: 0.5}); err != nil {
+			t.Errorf("host Forward in place: %v", err)
+		}
+	}
 	// The idle staging buffer and staging area make room for an allocation.
 	c.Release()
-	small := make(dropout.Float32s, 1<<18) // 1 MiB: 2 MiB of staging area
+	small := make(dropout.Float32s, 1<<18+1)[1:] // 1 MiB, staged: 2 MiB of staging area
 	if err := b.Forward(small, small, nil, dropout.Params{P: 0.5}); err != nil {
 		t.Fatal(err)
 	}

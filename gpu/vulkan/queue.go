@@ -58,7 +58,10 @@ type download struct {
 // minArea is the smallest staging area, in bytes.
 const minArea = 64 << 10
 
-func (q *vkQueue) buffer(v exec.View) *vkx.Buffer { return v.Mem.(*vkx.Buffer) }
+func (q *vkQueue) buffer(v exec.View) *vkx.Buffer { return memOf(v) }
+
+// memOf returns the buffer of a view.
+func memOf(v exec.View) *vkx.Buffer { return v.Mem.(*vkx.Buffer) }
 
 // take returns the offset of n bytes of the staging area for an upload or
 // download. When the area is too small it runs what is queued (and copies
@@ -185,24 +188,37 @@ func (q *vkQueue) Release() error {
 func (q *vkQueue) Launch(k exec.Kernel, a *exec.Args) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var err error
-	switch k {
-	case exec.Copy:
-		err = q.seq.Copy(q.buffer(a.Y), uint64(a.Y.Off), q.buffer(a.X), uint64(a.X.Off), uint64(a.N))
-	case exec.Zero:
-		err = q.seq.Fill(q.buffer(a.Y), uint64(a.Y.Off), uint64(a.N), 0)
-	default:
-		err = q.dispatch(k, a)
-	}
-	if err != nil {
+	if err := q.d.launch(q.seq, k, a, q.seq.Submit); err != nil {
 		return q.failed(err)
 	}
 	return nil
 }
 
-// dispatch records kernel k over a's elements.
-func (q *vkQueue) dispatch(k exec.Kernel, a *exec.Args) error {
-	d := q.d
+// launch records kernel k over a into r (see dispatch for full). Copy
+// launches take any byte offsets and sizes (vkCmdCopyBuffer does).
+func (d *vkDevice) launch(r recorder, k exec.Kernel, a *exec.Args, full func() error) error {
+	switch k {
+	case exec.Copy:
+		return r.Copy(memOf(a.Y), uint64(a.Y.Off), memOf(a.X), uint64(a.X.Off), uint64(a.N))
+	case exec.Zero:
+		return r.Fill(memOf(a.Y), uint64(a.Y.Off), uint64(a.N), 0)
+	}
+	return d.dispatch(r, k, a, full)
+}
+
+// recorder is where dispatch records: a queue's vkx.Sequence, or a
+// vkx.Recorder into a caller's or an asynchronous call's command buffer.
+type recorder interface {
+	Bind(r [vkx.Bindings]vkx.Range) (vkx.Set, error)
+	Dispatch(a *vkx.Algorithm, set vkx.Set, pc *[vkx.PushWords]uint32, invocations uint64) error
+	Copy(dst *vkx.Buffer, dstOff uint64, src *vkx.Buffer, srcOff, size uint64) error
+	Fill(dst *vkx.Buffer, off, size uint64, v uint32) error
+}
+
+// dispatch records kernel k over a's elements into r. When r's
+// descriptor sets are used up (vkx.ErrSetsFull), full, if not nil, runs
+// what is recorded so that the sets can be used again.
+func (d *vkDevice) dispatch(r recorder, k exec.Kernel, a *exec.Args, full func() error) error {
 	n := uint64(a.N)
 	es := uint64(a.DType.Size())
 	f64 := ""
@@ -240,21 +256,21 @@ func (q *vkQueue) dispatch(k exec.Kernel, a *exec.Args) error {
 	}
 	key.flags = pc.flags
 	dummy := vkx.Range{Buf: d.dummy, Size: d.dummy.Size}
-	r := [vkx.Bindings]vkx.Range{dummy, dummy, dummy, dummy, dummy}
+	rg := [vkx.Bindings]vkx.Range{dummy, dummy, dummy, dummy, dummy}
 	if data {
-		if r[0], pc.w[pcXBase], err = d.lim.window(q.buffer(a.X), uint64(a.X.Off), n*es, es); err != nil {
+		if rg[0], pc.w[pcXBase], err = d.lim.window(memOf(a.X), uint64(a.X.Off), n*es, es); err != nil {
 			return err
 		}
-		if r[1], pc.w[pcYBase], err = d.lim.window(q.buffer(a.Y), uint64(a.Y.Off), n*es, es); err != nil {
+		if rg[1], pc.w[pcYBase], err = d.lim.window(memOf(a.Y), uint64(a.Y.Off), n*es, es); err != nil {
 			return err
 		}
 		if a.HasBias {
-			if r[3], pc.w[pcBBase], err = d.lim.window(q.buffer(a.B), uint64(a.B.Off), uint64(a.BiasLen)*es, es); err != nil {
+			if rg[3], pc.w[pcBBase], err = d.lim.window(memOf(a.B), uint64(a.B.Off), uint64(a.BiasLen)*es, es); err != nil {
 				return err
 			}
 		}
 		if a.HasResid {
-			if r[4], pc.w[pcRBase], err = d.lim.window(q.buffer(a.R), uint64(a.R.Off), n*es, es); err != nil {
+			if rg[4], pc.w[pcRBase], err = d.lim.window(memOf(a.R), uint64(a.R.Off), n*es, es); err != nil {
 				return err
 			}
 		}
@@ -263,7 +279,7 @@ func (q *vkQueue) dispatch(k exec.Kernel, a *exec.Args) error {
 		}
 	}
 	if f := k.Format(); f != dropout.MaskNone {
-		if r[2], pc.w[pcMBase], err = d.lim.window(q.buffer(a.M), uint64(a.M.Off), uint64(exec.MaskWords(f, int64(mlen))), 4); err != nil {
+		if rg[2], pc.w[pcMBase], err = d.lim.window(memOf(a.M), uint64(a.M.Off), uint64(exec.MaskWords(f, int64(mlen))), 4); err != nil {
 			return err
 		}
 	}
@@ -271,18 +287,18 @@ func (q *vkQueue) dispatch(k exec.Kernel, a *exec.Args) error {
 	if err != nil {
 		return err
 	}
-	set, err := q.seq.Bind(r)
-	if errors.Is(err, vkx.ErrSetsFull) {
+	set, err := r.Bind(rg)
+	if errors.Is(err, vkx.ErrSetsFull) && full != nil {
 		// The submission's descriptor sets are used up: run what is
 		// recorded (the staging area stays reserved until Wait).
-		if err = q.seq.Submit(); err == nil {
-			set, err = q.seq.Bind(r)
+		if err = full(); err == nil {
+			set, err = r.Bind(rg)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return q.seq.Dispatch(alg, set, &pc.w, min(inv, d.lim.invCap))
+	return r.Dispatch(alg, set, &pc.w, min(inv, d.lim.invCap))
 }
 
 // dropoutModes are the modes of dropout.comp by kernel.

@@ -4,10 +4,12 @@ package vulkan
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
 
 // lavapipe is the device the tests run on: Mesa's CPU implementation,
@@ -68,8 +70,40 @@ func opener(t *testing.T, opts dropout.Options) func() (dropout.Backend, error) 
 	}
 }
 
+// TestConformance runs the suite, with Config.Wrap making VkBuffers
+// outside the executor (on the device of the suite's first backend) and
+// wrapping them with Backend.Wrap.
 func TestConformance(t *testing.T) {
-	dropouttest.Run(t, opener(t, dropout.Options{}), dropouttest.Config{})
+	var (
+		once  sync.Once
+		first *Backend
+	)
+	open := opener(t, dropout.Options{})
+	dropouttest.Run(t, func() (dropout.Backend, error) {
+		b, err := open()
+		if err == nil {
+			once.Do(func() { first = b.(*Backend) })
+		}
+		return b, err
+	}, dropouttest.Config{Wrap: func(dt dropout.DType, n, off int) (dropout.Buffer, func(), error) {
+		return wrapOutside(first, dt, n, off)
+	}})
+}
+
+// wrapOutside makes a device-local VkBuffer for off+n elements of dt on
+// b's device, outside b's executor, and wraps it from element off.
+func wrapOutside(b *Backend, dt dropout.DType, n, off int) (dropout.Buffer, func(), error) {
+	size := uint64(max((off+n)*dt.Size(), 1))
+	buf, err := b.dev.m.NewBuffer(size, vkx.DeviceLocal)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := b.Wrap(buf.Handle(), buf.Size, uint64(off*dt.Size()), dt, n)
+	if err != nil {
+		buf.Destroy()
+		return nil, nil, err
+	}
+	return w, buf.Destroy, nil
 }
 
 // TestConformanceChunked runs the suite with dispatches of 4 KiB, so that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"unsafe"
 
 	"github.com/gpudropout/dropout"
@@ -88,6 +89,30 @@ func (in *Input) ReadAt(b []byte, off int64) error {
 		swap(b, h.DType.Size())
 	}
 	return nil
+}
+
+// Native reports whether the data is in this machine's byte order (or of
+// one-byte elements): ReadRaw has nothing to convert.
+func (h Header) Native() bool {
+	return h.Order == nativeOrder || h.DType.Size() == 1
+}
+
+// Direct returns the temporary file of a replacement output, everything
+// written so far (the header) flushed to it, for a caller that writes the
+// data itself at offsets of the file (WriteAt) instead of with WriteRaw;
+// Commit then syncs and renames the file as it would. It returns nil for
+// a stream, which is written in place through its buffer.
+func (f *File) Direct() (*os.File, error) {
+	if f.done {
+		return nil, fmt.Errorf("%s: already closed", f.Path)
+	}
+	if f.tmp == nil {
+		return nil, nil
+	}
+	if err := f.w.Flush(); err != nil {
+		return nil, fileErr(f.Path, err)
+	}
+	return f.tmp, nil
 }
 
 // Descr returns the descr string this package writes for data of type dt:

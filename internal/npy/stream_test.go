@@ -290,3 +290,70 @@ print('ok')
 		t.Errorf("numpy: %v: %s", err, out)
 	}
 }
+
+// TestDirect writes an output's data at offsets of the file Direct returns,
+// after WriteHeader: Commit makes it the file ReadFile reads back. A
+// stream has no such file. Native tells the byte orders ReadRaw converts.
+func TestDirect(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "y.npy")
+	f, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteHeader(dropout.Float32, false, []int{3}); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := f.Direct()
+	if err != nil || tmp == nil {
+		t.Fatalf("Direct: %v %v", tmp, err)
+	}
+	st, err := tmp.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := st.Size()
+	if hdr == 0 || hdr%64 != 0 {
+		t.Fatalf("Direct flushed %d header bytes, want a multiple of 64", hdr)
+	}
+	v := []float32{1.5, -2, 3.25}
+	// Out of order, as direct streaming writes its blocks.
+	if _, err := tmp.WriteAt(f32bytes(binary.LittleEndian, v[2:]), hdr+8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.WriteAt(f32bytes(binary.LittleEndian, v[:2]), hdr); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Shape, []int{3}) || !slices.Equal([]float32(a.Data.(dropout.Float32s)), v) {
+		t.Errorf("read back %v %v, want [3] %v", a.Shape, a.Data, v)
+	}
+	if _, err := f.Direct(); err == nil {
+		t.Errorf("Direct after Commit: no error")
+	}
+	var b bytes.Buffer
+	s := NewStream(&b, "stdout")
+	if err := s.WriteHeader(dropout.Float32, false, []int{3}); err != nil {
+		t.Fatal(err)
+	}
+	if tmp, err := s.Direct(); tmp != nil || err != nil {
+		t.Errorf("Direct of a stream: %v %v, want nil", tmp, err)
+	}
+
+	le := nativeOrder == binary.LittleEndian
+	for descr, want := range map[string]bool{"<f4": le, ">f4": !le, "<f2": le, ">f8": !le, "|u1": true} {
+		in, err := OpenReader(bytes.NewReader(raw(descr, false, []int{0}, nil)), "x.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.Header.Native(); got != want {
+			t.Errorf("%s: Native() = %v, want %v", descr, got, want)
+		}
+	}
+}

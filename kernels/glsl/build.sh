@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 GLSLC=${GLSLC:-glslc}
 FLAGS="-O --target-env=vulkan1.1 -x glsl -fshader-stage=compute"
-for s in dropout mask apply philox_kat empty; do
+for s in dropout mask apply philox_kat empty example_add; do
 	$GLSLC $FLAGS -o "$s.spv" "$s.comp"
 done
 for s in dropout apply; do

@@ -6,10 +6,17 @@
 // mask element j of a call uses word g0+j and is kept iff word >= thr.
 //
 // Conventions of every kernel below:
-//   - y may alias x (in place), and the residual r may alias y; y, x, r and
-//     the mask are addressed from the given element offsets (yoff, xoff,
-//     roff, moff/mwoff), which the host keeps at multiples of 32 elements,
-//     so vector accesses are aligned;
+//   - y may alias x (in place), and the residual r may alias y; y, x, the
+//     bias b, r and the mask are addressed from the given element offsets
+//     (yoff, xoff, boff, roff, moff/mwoff). Data offsets may be any element
+//     (views of a caller's memory): the data kernels exist twice, the
+//     plain names with vector accesses (pointer casts to four-element
+//     vectors, 16 bytes for float32, which need that alignment) for
+//     offsets that are multiples of 4 elements (buffers start at
+//     CL_DEVICE_MEM_BASE_ADDR_ALIGN, at least 128 bytes), and the names
+//     with _u appended, the same code with vload4/vstore4, which need only
+//     the element's alignment, for any other; the host picks per launch
+//     (see DROPOUT_KERNELS). Mask offsets are whole 32-bit words;
 //   - one work-item per unit of work: four elements (one Philox block),
 //     or for the word-map and broadcast kernels a mask word or element
 //     group. Indices within a launch are 32-bit (the host keeps launches
@@ -234,10 +241,12 @@ kernel void mask_map(global uint *mw, ulong mwoff, uint n, ulong i0, ulong g0,
 // For each type X: the storage type ST_X of a kernel's data pointers; the
 // compute types C_X (scalar), C4_X (four elements) and I4_X (select mask);
 // load4_X / store4_X move four elements e .. e+3 as C4_X (store4 rounds
-// once to the storage type), load1_X / store1_X one; rnd4_X rounds to the
-// storage type and back; raw4_X / rawst4_X and raw1_X / rawst1_X move the
-// bits (the copying kernels' path), R4_X and RS4_X being their vector and
-// select types.
+// once to the storage type), e a multiple of 4 from aligned data
+// (DROPOUT_KERNELS' AL), and loadu4_X / storeu4_X the same from any
+// element; load1_X / store1_X move one; rnd4_X rounds to the storage type
+// and back; raw4_X / rawst4_X (rawu4_X / rawstu4_X from any element) and
+// raw1_X / rawst1_X move the bits (the copying kernels' path), R4_X and
+// RS4_X being their vector and select types.
 
 // float32
 #define ST_f32 float
@@ -255,6 +264,10 @@ static inline void store1_f32(global float *p, uint i, float v) { p[i] = v; }
 static inline float4 rnd4_f32(float4 v) { return v; }
 static inline uint4 raw4_f32(global const float *p, uint e) { return ((global const uint4 *)p)[e >> 2]; }
 static inline void rawst4_f32(global float *p, uint e, uint4 v) { ((global uint4 *)p)[e >> 2] = v; }
+static inline float4 loadu4_f32(global const float *p, uint e) { return vload4(0, p + e); }
+static inline void storeu4_f32(global float *p, uint e, float4 v) { vstore4(v, 0, p + e); }
+static inline uint4 rawu4_f32(global const float *p, uint e) { return vload4(0, (global const uint *)p + e); }
+static inline void rawstu4_f32(global float *p, uint e, uint4 v) { vstore4(v, 0, (global uint *)p + e); }
 static inline uint raw1_f32(global const float *p, uint i) { return ((global const uint *)p)[i]; }
 static inline void rawst1_f32(global float *p, uint i, uint v) { ((global uint *)p)[i] = v; }
 
@@ -281,6 +294,17 @@ static inline void store4_f16(global half *p, uint e, float4 v)
 	vstore_half4_rte(v, 0, (private half *)&h);
 	((global ushort4 *)p)[e >> 2] = h;
 }
+static inline float4 loadu4_f16(global const half *p, uint e)
+{
+	const ushort4 h = vload4(0, (global const ushort *)p + e);
+	return vload_half4(0, (private const half *)&h);
+}
+static inline void storeu4_f16(global half *p, uint e, float4 v)
+{
+	ushort4 h;
+	vstore_half4_rte(v, 0, (private half *)&h);
+	vstore4(h, 0, (global ushort *)p + e);
+}
 static inline float load1_f16(global const half *p, uint i) { return vload_half(i, p); }
 static inline void store1_f16(global half *p, uint i, float v) { vstore_half_rte(v, i, p); }
 static inline float4 rnd4_f16(float4 v)
@@ -291,6 +315,8 @@ static inline float4 rnd4_f16(float4 v)
 }
 static inline ushort4 raw4_f16(global const half *p, uint e) { return ((global const ushort4 *)p)[e >> 2]; }
 static inline void rawst4_f16(global half *p, uint e, ushort4 v) { ((global ushort4 *)p)[e >> 2] = v; }
+static inline ushort4 rawu4_f16(global const half *p, uint e) { return vload4(0, (global const ushort *)p + e); }
+static inline void rawstu4_f16(global half *p, uint e, ushort4 v) { vstore4(v, 0, (global ushort *)p + e); }
 static inline ushort raw1_f16(global const half *p, uint i) { return ((global const ushort *)p)[i]; }
 static inline void rawst1_f16(global half *p, uint i, ushort v) { ((global ushort *)p)[i] = v; }
 
@@ -314,11 +340,15 @@ static inline ushort4 bf16_narrow4(float4 v)
 }
 static inline float4 load4_bf16(global const ushort *p, uint e) { return bf16_widen4(((global const ushort4 *)p)[e >> 2]); }
 static inline void store4_bf16(global ushort *p, uint e, float4 v) { ((global ushort4 *)p)[e >> 2] = bf16_narrow4(v); }
+static inline float4 loadu4_bf16(global const ushort *p, uint e) { return bf16_widen4(vload4(0, p + e)); }
+static inline void storeu4_bf16(global ushort *p, uint e, float4 v) { vstore4(bf16_narrow4(v), 0, p + e); }
 static inline float load1_bf16(global const ushort *p, uint i) { return as_float((uint)p[i] << 16); }
 static inline void store1_bf16(global ushort *p, uint i, float v) { p[i] = bf16_narrow4((float4)(v)).x; }
 static inline float4 rnd4_bf16(float4 v) { return bf16_widen4(bf16_narrow4(v)); }
 static inline ushort4 raw4_bf16(global const ushort *p, uint e) { return ((global const ushort4 *)p)[e >> 2]; }
 static inline void rawst4_bf16(global ushort *p, uint e, ushort4 v) { ((global ushort4 *)p)[e >> 2] = v; }
+static inline ushort4 rawu4_bf16(global const ushort *p, uint e) { return vload4(0, p + e); }
+static inline void rawstu4_bf16(global ushort *p, uint e, ushort4 v) { vstore4(v, 0, p + e); }
 static inline ushort raw1_bf16(global const ushort *p, uint i) { return p[i]; }
 static inline void rawst1_bf16(global ushort *p, uint i, ushort v) { p[i] = v; }
 
@@ -337,11 +367,15 @@ static inline void rawst1_bf16(global ushort *p, uint i, ushort v) { p[i] = v; }
 #define CVTRS4_f64(k) CVTI4_f64(k)
 static inline double4 load4_f64(global const double *p, uint e) { return ((global const double4 *)p)[e >> 2]; }
 static inline void store4_f64(global double *p, uint e, double4 v) { ((global double4 *)p)[e >> 2] = v; }
+static inline double4 loadu4_f64(global const double *p, uint e) { return vload4(0, p + e); }
+static inline void storeu4_f64(global double *p, uint e, double4 v) { vstore4(v, 0, p + e); }
 static inline double load1_f64(global const double *p, uint i) { return p[i]; }
 static inline void store1_f64(global double *p, uint i, double v) { p[i] = v; }
 static inline double4 rnd4_f64(double4 v) { return v; }
 static inline ulong4 raw4_f64(global const double *p, uint e) { return ((global const ulong4 *)p)[e >> 2]; }
 static inline void rawst4_f64(global double *p, uint e, ulong4 v) { ((global ulong4 *)p)[e >> 2] = v; }
+static inline ulong4 rawu4_f64(global const double *p, uint e) { return vload4(0, (global const ulong *)p + e); }
+static inline void rawstu4_f64(global double *p, uint e, ulong4 v) { vstore4(v, 0, (global ulong *)p + e); }
 static inline ulong raw1_f64(global const double *p, uint i) { return ((global const ulong *)p)[i]; }
 static inline void rawst1_f64(global double *p, uint i, ulong v) { ((global ulong *)p)[i] = v; }
 #endif
@@ -370,20 +404,26 @@ static inline int bcast_keep(global const uchar *m, global const ulong *dims, ui
 // p = 0, where a kept element is x itself, bit for bit. The copying set is
 // separate kernels, not a runtime flag: compilers fold
 // `copy ? x : x*scale` into `x * (copy ? 1 : scale)`, which is not a bit
-// copy on a device that flushes subnormals.
+// copy on a device that flushes subnormals. AL (0 or 1, a constant) makes
+// the set for data offsets that are multiples of 4 elements (vector
+// accesses); AL = 0 the set for any element offset (vload4, vstore4), named
+// with _u appended. (Separate kernels again, not a branch on the offsets:
+// compilers merge the two sides' loads into one with the lesser alignment,
+// which NVPTX splits into scalar loads on the aligned side too.)
 //
 // The data kernels share their arguments: y, x, the mask m, the bias b and
 // the residual r with their element offsets (the mask's in bytes for byte
-// masks, in 32-bit words for bit masks), n elements, the stream (g0, key,
-// thr), flags, the scale s, alpha's A, B and D, and the fused op's i0 (the
-// tensor element of y[0], for the bias) and blen (the bias's length).
+// masks, in 32-bit words for bit masks; those of y, x, b and r any
+// element), n elements, the stream (g0, key, thr), flags, the scale s,
+// alpha's A, B and D, and the fused op's i0 (the tensor element of y[0],
+// for the bias) and blen (the bias's length).
 #define DATA_ARGS(X)                                                                        \
 	global ST_##X *y, ulong yoff, global const ST_##X *x, ulong xoff,                       \
-	global uchar *m, ulong moff, global const ST_##X *b, global const ST_##X *r, ulong roff, \
+	global uchar *m, ulong moff, global const ST_##X *b, ulong boff, global const ST_##X *r, ulong roff, \
 	uint n, ulong g0, uint k0, uint k1, uint thr, uint flags,                               \
 	C_##X s, C_##X A, C_##X B, C_##X D, ulong i0, ulong blen
 
-#define DROPOUT_KERNELS(X, S, COPY)                                                         \
+#define DROPOUT_KERNELS(X, S, COPY, AL)                                                       \
                                                                                             \
 /* value4_S: the output of four elements from their inputs and keeps. */                    \
 static inline C4_##X value4_##S(C4_##X xv, C4_##X bv, C4_##X rv, int4 keep, C_##X s,              \
@@ -423,13 +463,13 @@ static inline C4_##X bias4_##S(global const ST_##X *b, ulong i0, ulong blen, uin
  * load_unit_S loaded and keep, which the caller computes in between. */                  \
 static inline __attribute__((always_inline)) void unit4_##S(global ST_##X *y, global const ST_##X *x, global const ST_##X *b,     \
 	global const ST_##X *r, uint n, uint e, int4 keep, C_##X s, C_##X A, C_##X B,           \
-	C_##X D, uint flags, ulong i0, ulong blen, R4_##X xr, C4_##X xv, C4_##X rv)             \
+	C_##X D, uint flags, ulong i0, ulong blen, R4_##X xr, C4_##X xv, C4_##X rv, bool al)    \
 {                                                                                           \
 	const bool whole = e + 4 <= n;                                                          \
 	if (COPY && !(flags & (F_BIAS | F_RESID))) {                                            \
 		const R4_##X o = select((R4_##X)(0), xr, CVTRS4_##X(keep));                         \
 		if (whole) {                                                                        \
-			rawst4_##X(y, e, o);                                                            \
+			if (al) rawst4_##X(y, e, o); else rawstu4_##X(y, e, o);                                                      \
 		} else {                                                                            \
 			if (e < n) rawst1_##X(y, e, o.x);                                               \
 			if (e + 1 < n) rawst1_##X(y, e + 1, o.y);                                       \
@@ -442,7 +482,7 @@ static inline __attribute__((always_inline)) void unit4_##S(global ST_##X *y, gl
 		bv = bias4_##S(b, i0, blen, e);                                                     \
 	const C4_##X o = value4_##S(xv, bv, rv, keep, s, A, B, D, flags);                       \
 	if (whole) {                                                                            \
-		store4_##X(y, e, o);                                                                \
+		if (al) store4_##X(y, e, o); else storeu4_##X(y, e, o);                                                          \
 	} else {                                                                                \
 		if (e < n) store1_##X(y, e, o.x);                                                   \
 		if (e + 1 < n) store1_##X(y, e + 1, o.y);                                           \
@@ -452,12 +492,12 @@ static inline __attribute__((always_inline)) void unit4_##S(global ST_##X *y, gl
                                                                                             \
 /* load_unit_S loads x (bits or values) and r for elements e .. e+3. */                    \
 static inline __attribute__((always_inline)) void load_unit_##S(global const ST_##X *x, global const ST_##X *r, uint n, uint e,   \
-	uint flags, R4_##X *xr, C4_##X *xv, C4_##X *rv)                                         \
+	uint flags, R4_##X *xr, C4_##X *xv, C4_##X *rv, bool al)                                \
 {                                                                                           \
 	const bool whole = e + 4 <= n;                                                          \
 	if (COPY && !(flags & (F_BIAS | F_RESID))) {                                            \
 		if (whole) {                                                                        \
-			*xr = raw4_##X(x, e);                                                           \
+			if (al) *xr = raw4_##X(x, e); else *xr = rawu4_##X(x, e);                                                      \
 		} else {                                                                            \
 			R4_##X v = (R4_##X)(0);                                                         \
 			if (e < n) v.x = raw1_##X(x, e);                                                \
@@ -468,9 +508,9 @@ static inline __attribute__((always_inline)) void load_unit_##S(global const ST_
 		return;                                                                             \
 	}                                                                                       \
 	if (whole) {                                                                            \
-		*xv = load4_##X(x, e);                                                              \
+		if (al) *xv = load4_##X(x, e); else *xv = loadu4_##X(x, e);                                                         \
 		if (flags & F_RESID)                                                                \
-			*rv = load4_##X(r, e);                                                          \
+			{ if (al) *rv = load4_##X(r, e); else *rv = loadu4_##X(r, e); }                                                     \
 	} else {                                                                                \
 		C4_##X v = (C4_##X)(0), w = (C4_##X)(0);                                            \
 		if (e < n) { v.x = load1_##X(x, e); if (flags & F_RESID) w.x = load1_##X(r, e); }   \
@@ -483,7 +523,7 @@ static inline __attribute__((always_inline)) void load_unit_##S(global const ST_
                                                                                             \
 /* fwd_units_S: fwd_S's work, with flags and g0 as arguments, so that     \
  * fwd_S can call it with constants the compiler folds. */                 \
-static inline __attribute__((always_inline)) void fwd_units_##S(DATA_ARGS(X))              \
+static inline __attribute__((always_inline)) void fwd_units_##S(DATA_ARGS(X), bool al)     \
 {                                                                                           \
 	const uint2 key = (uint2)(k0, k1);                                                      \
 	const bool data = !(flags & F_MASKONLY);                                                \
@@ -492,10 +532,10 @@ static inline __attribute__((always_inline)) void fwd_units_##S(DATA_ARGS(X))   
 		R4_##X xr = (R4_##X)(0);                                                            \
 		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
 		if (data)                                                                           \
-			load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                \
+			load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv, al);                                \
 		const int4 keep = keep4(words4(g0 + e, key), thr, flags);                           \
 		if (data)                                                                           \
-			unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);     \
+			unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv, al);     \
 		if (flags & F_BYTES) /* whole words: padding bytes are 0 */                         \
 			((global uchar4 *)m)[k] = convert_uchar4(keep & (int4)(-(e < n), -(e + 1 < n), -(e + 2 < n), -(e + 3 < n)) & (int4)(1)); \
 	}                                                                                       \
@@ -509,27 +549,27 @@ static inline __attribute__((always_inline)) void fwd_units_##S(DATA_ARGS(X))   
  * tests, one Philox block per work-item. */                                \
 kernel void fwd_##S(DATA_ARGS(X))                                                           \
 {                                                                                           \
-	y += yoff; x += xoff; m += moff; r += roff;                                             \
+	y += yoff; x += xoff; m += moff; r += roff; b += boff;                                  \
 	if ((flags & ~F_BYTES) == 0 && ((uint)g0 & 3u) == 0)                                    \
-		fwd_units_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0 & ~3ul, k0, k1, thr, flags & F_BYTES, \
-			s, A, B, D, i0, blen);                                                          \
+		fwd_units_##S(y, 0, x, 0, m, 0, b, 0, r, 0, n, g0 & ~3ul, k0, k1, thr, flags & F_BYTES, \
+			s, A, B, D, i0, blen, AL);                                                      \
 	else                                                                                    \
-		fwd_units_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0, k0, k1, thr, flags, s, A, B, D, i0, blen); \
+		fwd_units_##S(y, 0, x, 0, m, 0, b, 0, r, 0, n, g0, k0, k1, thr, flags, s, A, B, D, i0, blen, AL); \
 }                                                                                           \
                                                                                             \
 /* fwdbits_unit_S: fwdbits_S's work on unit k below the launch's units:   \
  * its elements and their mask bits (bits from n on are 0), with flags and   \
  * g0 as arguments, as fwd_units_S has them. */                             \
-static inline __attribute__((always_inline)) uint fwdbits_unit_##S(DATA_ARGS(X), uint k)    \
+static inline __attribute__((always_inline)) uint fwdbits_unit_##S(DATA_ARGS(X), uint k, bool al) \
 {                                                                                           \
 	const uint e = 4 * k;                                                                   \
 	R4_##X xr = (R4_##X)(0);                                                                \
 	C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                              \
 	if (!(flags & F_MASKONLY))                                                              \
-		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv, al);                                \
 	const int4 keep = keep4(words4(g0 + e, (uint2)(k0, k1)), thr, flags);                   \
 	if (!(flags & F_MASKONLY))                                                              \
-		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv, al);     \
 	return nibble(keep) & (0xFu >> (4u - min(n - e, 4u)));                                  \
 }                                                                                           \
                                                                                             \
@@ -540,7 +580,7 @@ static inline __attribute__((always_inline)) uint fwdbits_unit_##S(DATA_ARGS(X),
 kernel void fwdbits_##S(DATA_ARGS(X))                                                       \
 {                                                                                           \
 	local ulong nib[LOCAL / 8]; /* a byte per work-item */                                  \
-	y += yoff; x += xoff; r += roff;                                                        \
+	y += yoff; x += xoff; r += roff; b += boff;                                             \
 	global uint *mw = (global uint *)m + moff;                                              \
 	const bool plain = (flags & ~F_BYTES) == 0 && ((uint)g0 & 3u) == 0;                     \
 	const uint lid = (uint)get_local_id(0), units = (n + 3) >> 2;                           \
@@ -549,11 +589,11 @@ kernel void fwdbits_##S(DATA_ARGS(X))                                           
 		uint bits = 0;                                                                      \
 		if (k < units) {                                                                    \
 			if (plain)                                                                      \
-				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0 & ~3ul, k0, k1,    \
-					thr, 0u, s, A, B, D, i0, blen, k);                                      \
+				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, 0, r, 0, n, g0 & ~3ul, k0, k1, \
+					thr, 0u, s, A, B, D, i0, blen, k, AL);                                  \
 			else                                                                            \
-				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, r, 0, n, g0, k0, k1, thr,      \
-					flags, s, A, B, D, i0, blen, k);                                        \
+				bits = fwdbits_unit_##S(y, 0, x, 0, m, 0, b, 0, r, 0, n, g0, k0, k1, thr,   \
+					flags, s, A, B, D, i0, blen, k, AL);                                    \
 		}                                                                                   \
 		((local uchar *)nib)[lid] = (uchar)bits;                                            \
 		barrier(CLK_LOCAL_MEM_FENCE);                                                       \
@@ -568,53 +608,74 @@ kernel void fwdbits_##S(DATA_ARGS(X))                                           
 	}                                                                                       \
 }                                                                                           \
                                                                                             \
-/* bwd_S: y = keep ? x*s : 0 with keep read from a mask: bytes (F_BYTES,    \
- * nonzero = kept) from byte moff on, or bits from word moff on. */                         \
-kernel void bwd_##S(DATA_ARGS(X))                                                           \
+/* bwd_units_S: bwd_S's work. */                                           \
+static inline __attribute__((always_inline)) void bwd_units_##S(DATA_ARGS(X), bool al)     \
 {                                                                                           \
-	y += yoff; x += xoff; r += roff;                                                        \
 	global const uchar *mb = m + moff;                                                      \
 	global const uint *mw = (global const uint *)m + moff;                                  \
 	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
 		const uint e = 4 * k;                                                               \
 		R4_##X xr = (R4_##X)(0);                                                            \
 		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
-		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv, al);                                \
 		int4 keep;                                                                          \
 		if (flags & F_BYTES)                                                                \
-			keep = convert_int4(((global const uchar4 *)mb)[k]) != (int4)(0);                               \
+			keep = convert_int4(((global const uchar4 *)mb)[k]) != (int4)(0);               \
 		else                                                                                \
 			keep = keep_of_nibble(mw[k >> 3] >> (4 * (k & 7)));                             \
-		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv, al);     \
+	}                                                                                       \
+}                                                                                           \
+                                                                                            \
+/* bwd_S: y = keep ? x*s : 0 with keep read from a mask: bytes (F_BYTES,    \
+ * nonzero = kept) from byte moff on, or bits from word moff on. */         \
+kernel void bwd_##S(DATA_ARGS(X))                                                           \
+{                                                                                           \
+	y += yoff; x += xoff; r += roff; b += boff;                                             \
+	bwd_units_##S(y, 0, x, 0, m, moff, b, 0, r, 0, n, g0, k0, k1, thr, flags, s, A, B, D, i0, blen, AL); \
+}                                                                                           \
+                                                                                            \
+/* bcast_units_S: bcast_S's work. */                                       \
+static inline __attribute__((always_inline)) void bcast_units_##S(DATA_ARGS(X),             \
+	global const ulong *dims, uint rank, bool al)                                           \
+{                                                                                           \
+	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
+		const uint e = 4 * k;                                                               \
+		R4_##X xr = (R4_##X)(0);                                                            \
+		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
+		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv, al);                                \
+		const int4 keep = (int4)(bcast_keep(m, dims, rank, i0 + e, e < n, flags),            \
+			bcast_keep(m, dims, rank, i0 + e + 1, e + 1 < n, flags),                        \
+			bcast_keep(m, dims, rank, i0 + e + 2, e + 2 < n, flags),                        \
+			bcast_keep(m, dims, rank, i0 + e + 3, e + 3 < n, flags));                       \
+		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv, al);     \
 	}                                                                                       \
 }                                                                                           \
                                                                                             \
 /* bcast_S: a mask read through a broadcast (the executor's Apply         \
  * kernels): element e of the launch is tensor element i0+e, whose keep     \
- * decision bcast_keep reads from the whole mask at byte moff of m. */                             \
+ * decision bcast_keep reads from the whole mask at byte moff of m. */      \
 kernel void bcast_##S(DATA_ARGS(X), global const ulong *dims, uint rank)                    \
 {                                                                                           \
-	y += yoff; x += xoff; r += roff; m += moff;                                             \
-	FOR_UNITS(k, (n + 3) >> 2) {                                                            \
-		const uint e = 4 * k;                                                               \
-		R4_##X xr = (R4_##X)(0);                                                            \
-		C4_##X xv = (C4_##X)(0), rv = (C4_##X)(0);                                          \
-		load_unit_##S(x, r, n, e, flags, &xr, &xv, &rv);                                    \
-		const int4 keep = (int4)(bcast_keep(m, dims, rank, i0 + e, e < n, flags),            \
-			bcast_keep(m, dims, rank, i0 + e + 1, e + 1 < n, flags),                        \
-			bcast_keep(m, dims, rank, i0 + e + 2, e + 2 < n, flags),                        \
-			bcast_keep(m, dims, rank, i0 + e + 3, e + 3 < n, flags));                       \
-		unit4_##S(y, x, b, r, n, e, keep, s, A, B, D, flags, i0, blen, xr, xv, rv);         \
-	}                                                                                       \
+	y += yoff; x += xoff; r += roff; m += moff; b += boff;                                  \
+	bcast_units_##S(y, 0, x, 0, m, 0, b, 0, r, 0, n, g0, k0, k1, thr, flags, s, A, B, D, i0, blen, dims, rank, AL); \
 }
 
-DROPOUT_KERNELS(f32, f32, 0)
-DROPOUT_KERNELS(f32, f32_copy, 1)
-DROPOUT_KERNELS(f16, f16, 0)
-DROPOUT_KERNELS(f16, f16_copy, 1)
-DROPOUT_KERNELS(bf16, bf16, 0)
-DROPOUT_KERNELS(bf16, bf16_copy, 1)
+DROPOUT_KERNELS(f32, f32, 0, 1)
+DROPOUT_KERNELS(f32, f32_copy, 1, 1)
+DROPOUT_KERNELS(f16, f16, 0, 1)
+DROPOUT_KERNELS(f16, f16_copy, 1, 1)
+DROPOUT_KERNELS(bf16, bf16, 0, 1)
+DROPOUT_KERNELS(bf16, bf16_copy, 1, 1)
+DROPOUT_KERNELS(f32, f32_u, 0, 0)
+DROPOUT_KERNELS(f32, f32_copy_u, 1, 0)
+DROPOUT_KERNELS(f16, f16_u, 0, 0)
+DROPOUT_KERNELS(f16, f16_copy_u, 1, 0)
+DROPOUT_KERNELS(bf16, bf16_u, 0, 0)
+DROPOUT_KERNELS(bf16, bf16_copy_u, 1, 0)
 #ifdef cl_khr_fp64
-DROPOUT_KERNELS(f64, f64, 0)
-DROPOUT_KERNELS(f64, f64_copy, 1)
+DROPOUT_KERNELS(f64, f64, 0, 1)
+DROPOUT_KERNELS(f64, f64_copy, 1, 1)
+DROPOUT_KERNELS(f64, f64_u, 0, 0)
+DROPOUT_KERNELS(f64, f64_copy_u, 1, 0)
 #endif

@@ -3,6 +3,7 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -45,6 +46,19 @@ type queue struct {
 	moved   bool      // host data moved since the last wait
 	pinned  []*Buffer // buffers the current call uses
 	c       call      // the current call (newCall)
+	// async marks a queue over a caller's queue or command buffer (ForwardOn
+	// and the other On functions): no staging, no host data, no Wait.
+	async bool
+	// mapped are the host tensors the current call uses in place (a
+	// HostMapper device), with the pins that keep them where they are.
+	mapped []hostMap
+	pinner runtime.Pinner
+}
+
+// hostMap is host memory mapped as device memory for a call.
+type hostMap struct {
+	b   []byte
+	mem Mem
 }
 
 // The staging buffers of a queue, by role.
@@ -148,6 +162,10 @@ func Do(e *Backend, f func(q Queue) error) error {
 	return q.wait()
 }
 
+// DeviceOf returns the device e runs on (for tests of a backend's own
+// operations).
+func DeviceOf(e *Backend) Device { return e.dev }
+
 // begin starts a call: ErrClosed after Close, otherwise an idle queue,
 // waiting for one when all are busy. end must follow.
 func (e *Backend) begin() (*queue, error) {
@@ -188,6 +206,7 @@ func (e *Backend) end(q *queue) {
 		q.q.Wait()
 		q.pending = false
 	}
+	q.unmap()
 	for _, u := range q.pinned {
 		u.unpin()
 	}
@@ -237,8 +256,13 @@ func (e *Backend) shutdown() error {
 
 // The queue's operations, keeping track of what waits for wait.
 
-func (q *queue) upload(v View, b []byte) error {
-	if len(b)%4 != 0 { // whole words: kernels load masks a word at a time
+// upload queues the upload of b to v; into a staging buffer (pad), whole
+// words: kernels load masks a word at a time.
+func (q *queue) upload(v View, b []byte, pad bool) error {
+	if q.async {
+		return q.hostErr()
+	}
+	if pad && len(b)%4 != 0 {
 		b = append(b[:len(b):len(b)], make([]byte, 4-len(b)%4)...)
 	}
 	q.pending, q.moved = true, true
@@ -246,8 +270,23 @@ func (q *queue) upload(v View, b []byte) error {
 }
 
 func (q *queue) download(b []byte, v View) error {
+	if q.async {
+		return q.hostErr()
+	}
 	q.pending, q.moved = true, true
 	return q.q.Download(b, v)
+}
+
+// copy queues a Copy launch of n bytes from src to dst, between a staged
+// buffer and its staging buffer; like host data, it makes the call wait
+// before the staging buffer is used again.
+func (q *queue) copy(dst, src View, n int64) error {
+	q.moved = true
+	return q.launch(Copy, &Args{Y: dst, X: src, N: n})
+}
+
+func (q *queue) hostErr() error {
+	return fmt.Errorf("%w: an asynchronous %s call moves no host data", dropout.ErrUnsupported, q.e.name)
 }
 
 func (q *queue) launch(k Kernel, a *Args) error {
@@ -255,7 +294,14 @@ func (q *queue) launch(k Kernel, a *Args) error {
 	return q.q.Launch(k, a)
 }
 
+// wait waits for what q queued; an asynchronous call never waits (it moves
+// no host data and uses no staging buffer, so nothing on the host depends
+// on its commands having run).
 func (q *queue) wait() error {
+	if q.async {
+		q.pending, q.moved = false, false
+		return nil
+	}
 	err := q.q.Wait()
 	q.pending, q.moved = err != nil, false
 	return err

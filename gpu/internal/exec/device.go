@@ -38,8 +38,11 @@ type Device interface {
 // method the executor calls Wait once more to drain or discard what is
 // queued, and ignores that Wait's error.
 type Queue interface {
-	// Upload copies the host bytes src to dst. len(src) is a multiple of
-	// 4: the executor pads the last chunk of a byte mask with zeros.
+	// Upload copies the host bytes src to dst. Into a staging buffer
+	// len(src) is a multiple of 4 (the executor pads the last chunk of a
+	// byte mask with zeros); straight into a buffer (Copy to a buffer or
+	// a view of one) it is any length at any byte offset, and no byte
+	// outside [dst.Off, dst.Off+len(src)) may change.
 	Upload(dst View, src []byte) error
 	// Download copies len(dst) bytes from src into dst.
 	Download(dst []byte, src View) error
@@ -53,6 +56,21 @@ type Queue interface {
 	Wait() error
 	// Release frees the queue.
 	Release() error
+}
+
+// HostMapper is implemented by a Device whose memory is the host's
+// (Info.HostMemory) and that can use host memory in place as device memory
+// (OpenCL's CL_MEM_USE_HOST_PTR on PoCL). The executor then runs a call on
+// large host tensors as on buffers: no staging, no chunks, no copies.
+type HostMapper interface {
+	// MapHost returns device memory over the host bytes b (len(b) > 0,
+	// starting on a multiple of MapAlign bytes), which the executor keeps
+	// alive and unmoved (runtime.Pinner) until UnmapHost.
+	MapHost(b []byte) (Mem, error)
+	// UnmapHost ends the executor's use of m, after a Wait of q (the queue
+	// whose commands used it): the device makes what they wrote visible in
+	// the host bytes, and releases m.
+	UnmapHost(q Queue, m Mem) error
 }
 
 // Mem is a device's handle of one allocation, such as a cl_mem or a
@@ -83,6 +101,14 @@ type Info struct {
 	// lavapipe): allocations are also checked against the memory the
 	// machine and the process's cgroups can still give.
 	HostMemory bool
+	// WordData is set where kernels read and write 16-bit data in whole
+	// 32-bit words (Vulkan without 16-bit storage): the executor then
+	// stages 16-bit buffers that start off a word, or end mid-word before
+	// their allocation's padding, through staging buffers with Copy
+	// launches, so that such kernels only see 16-bit views on whole words
+	// they own. Without it, data views of any type may start at any
+	// element and kernels write exactly their elements.
+	WordData bool
 	// DirectCopy is set where Upload, Download and Copy launches move any
 	// number of bytes at once, straight between host memory and device
 	// memory (OpenCL's clEnqueueWriteBuffer, clEnqueueReadBuffer and
@@ -134,7 +160,7 @@ const (
 	// Dims[d].Size (row-major). M is the whole mask, MaskLen elements.
 	ApplyBits
 	ApplyBytes
-	Copy // copies N bytes from X to Y (distinct memory)
+	Copy // copies N bytes from X to Y (distinct memory; any byte offsets, any N)
 	Zero // zeroes N bytes of Y (N and Y.Off multiples of 4)
 )
 
@@ -167,8 +193,11 @@ func (k Kernel) ReadsMask() bool {
 
 // Args are a launch's arguments. Views are device memory with byte
 // offsets: data views start on a multiple of 32 elements of their tensor,
-// mask views on a multiple of 4 bytes; Y and X are either the same view
-// (in place) or disjoint. Unused views are zero.
+// which may itself start at any element of its memory (a view made by
+// Slice, or a wrapped buffer), so their offsets are multiples of the
+// element size only (of 4 bytes for 16-bit data on a WordData device);
+// mask views start on a multiple of 4 bytes. Y and X are either the same
+// view (in place) or disjoint. Unused views are zero.
 type Args struct {
 	Y, X, M View
 	// N is the elements of the launch: tensor elements, mask elements for

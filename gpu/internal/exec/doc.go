@@ -33,6 +33,20 @@
 //     this backend are used in place, pinned for the call; a released
 //     Buffer is ErrReleased, a Buffer of another backend or any other
 //     tensor ErrForeignBuffer, and everything after Close ErrClosed;
+//   - buffers are memory the backend allocated (Alloc), memory of the
+//     caller's it wraps (Wrap: never freed here), or views of either
+//     (Buffer.Slice) from any element on. Kernels address a view through
+//     its byte offset, a multiple of the element size; where a kernel
+//     would touch whole 32-bit words that are not the view's (a mask view
+//     off a word, or whose last word is another view's; 16-bit data off
+//     a word on an Info.WordData device), the call stages the view
+//     through a staging buffer with Copy launches in and out. Operands
+//     that share memory must be the same tensor where aliasing is allowed
+//     (dst as x or the residual) or disjoint: otherwise ErrOverlap;
+//   - asynchronous calls (ForwardOn, BackwardOn, ForwardFusedOn, CopyOn)
+//     queue a call on a Queue the device made over the caller's own queue
+//     or command buffer and return without a Wait: buffers only, no
+//     staging (what would need it is ErrUnsupported, naming why);
 //   - chunks: a call runs in chunks of a multiple of 32 elements (so a bit
 //     mask byte or word is never split), at most Info.MaxLaunchBytes bytes
 //     and Info.MaxLaunchElems elements and, when a tensor of the call is
@@ -66,12 +80,14 @@
 // # Conventions
 //
 // Every offset the executor hands a device is a byte offset in a View.
-// Data views start on a multiple of 32 elements of their tensor, mask
-// views on a multiple of 4 bytes, and Apply's mask view at the mask's
-// element 0; every buffer and staging buffer is a whole number of 32-bit
-// words, so kernels may load and store masks a word at a time, and
-// uploads are whole words (the last chunk of a byte mask is padded with
-// zeros). A queue sees at most one chunk of host data between two Waits:
+// Data views start on a multiple of 32 elements of their tensor (whose
+// element 0 may be anywhere in its memory: any multiple of the element
+// size), mask views on a multiple of 4 bytes, and Apply's mask view at
+// the mask's element 0; every allocation and staging buffer is a whole
+// number of 32-bit words, and a mask view is one whose whole words are
+// its own, so kernels may load and store masks a word at a time. Uploads
+// into staging buffers are whole words (the last chunk of a byte mask is
+// padded with zeros); uploads straight into a buffer (Copy) are exact. A queue sees at most one chunk of host data between two Waits:
 // the executor waits after each chunk that moved host data, and once at
 // the end of a call on device buffers.
 //

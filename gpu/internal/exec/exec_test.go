@@ -61,6 +61,10 @@ var configs = []struct {
 	// windows and element counts, 12 broadcast axes, 32-bit indices.
 	{"VulkanLike", exectest.Config{Queues: 1, MaxLaunchBytes: 4096, MaxLaunchElems: 96, ApplyMaxDims: 12, ApplyMaxElems: 1<<32 - 1},
 		dropout.Options{}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}},
+	// Vulkan without 16-bit storage: 16-bit data in whole 32-bit words,
+	// so 16-bit views off a word are staged.
+	{"WordData", exectest.Config{Queues: 1, MaxLaunchBytes: 4096, MaxLaunchElems: 96, WordData: true},
+		dropout.Options{}, dropouttest.Config{Large: 1<<12 + 3, SkipClose: true}},
 	// A float32-only device with little memory and small allocations.
 	{"SmallDevice", exectest.Config{Memory: 48 << 20, MaxAlloc: 1 << 20, DTypes: []dropout.DType{dropout.Float32}},
 		dropout.Options{}, dropouttest.Config{DTypes: []dropout.DType{dropout.Float32}, Large: 1<<17 + 3, SkipClose: true, CoreOnly: true}},
@@ -70,9 +74,50 @@ func TestConformance(t *testing.T) {
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
 			var ds devices
-			dropouttest.Run(t, ds.open(t, c.dev, c.opts), c.suite)
+			open := ds.open(t, c.dev, c.opts)
+			cfg := c.suite
+			if c.name == "Default" || c.name == "WordData" {
+				open, cfg.Wrap = wrapper(open)
+			}
+			dropouttest.Run(t, open, cfg)
 		})
 	}
+}
+
+// wrapper returns open, remembering the backend it opened last, and a
+// dropouttest Wrap hook that wraps memory allocated straight from that
+// backend's device, as a pipeline's own memory would be.
+func wrapper(open func() (dropout.Backend, error)) (func() (dropout.Backend, error), func(dropout.DType, int, int) (dropout.Buffer, func(), error)) {
+	var mu sync.Mutex
+	var last *exec.Backend
+	var dev *exectest.Device
+	o := func() (dropout.Backend, error) {
+		b, err := open()
+		if err == nil {
+			mu.Lock()
+			last, dev = b.(*exec.Backend), exec.DeviceOf(b.(*exec.Backend)).(*exectest.Device)
+			mu.Unlock()
+		}
+		return b, err
+	}
+	wrap := func(dt dropout.DType, n, off int) (dropout.Buffer, func(), error) {
+		mu.Lock()
+		b, d := last, dev
+		mu.Unlock()
+		es := int64(dt.Size())
+		size := max(4, (int64(off+n)*es+3)&^3)
+		m, err := d.Alloc(size)
+		if err != nil {
+			return nil, nil, err
+		}
+		u, err := exec.Wrap(b, m, size, int64(off)*es, dt, n)
+		if err != nil {
+			d.Free(m)
+			return nil, nil, err
+		}
+		return u, func() { d.Free(m) }, nil
+	}
+	return o, wrap
 }
 
 func TestStatistics(t *testing.T) {

@@ -71,6 +71,9 @@ func (e *Backend) alloc(own *queue, what string, size int64) (Mem, int64, error)
 // staging returns the queue's staging buffer of role r, grown to at least
 // size bytes.
 func (q *queue) staging(r role, size int64) (View, error) {
+	if q.async {
+		return View{}, fmt.Errorf("%w: an asynchronous %s call needs scratch device memory for %s; use a synchronous call", dropout.ErrUnsupported, q.e.name, roleNeeds[r])
+	}
 	s := &q.stage[r]
 	if s.mem == nil || s.size < size {
 		if s.mem != nil && q.pending { // the old buffer may still be in use
@@ -107,4 +110,15 @@ func (q *queue) freeStaging() (n int64) {
 		}
 	}
 	return n
+}
+
+// roleNeeds says why a call on device buffers needs a staging buffer of a
+// role.
+var roleNeeds = [nRoles]string{
+	roleX:       "an input off whole 32-bit words (16-bit data on a WordData device)",
+	roleY:       "an output off whole 32-bit words (16-bit data on a WordData device)",
+	roleMaskIn:  "a mask view off whole 32-bit words",
+	roleMaskOut: "a mask view off whole 32-bit words, or the bit mask of a noise shape or region with no mask tensor",
+	roleResid:   "a residual off whole 32-bit words (16-bit data on a WordData device)",
+	roleBias:    "a bias off whole 32-bit words, or larger than one launch's window",
 }

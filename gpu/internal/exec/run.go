@@ -48,6 +48,22 @@ func (e *Backend) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Para
 		return err
 	}
 	defer e.end(q)
+	err = q.run(dst, src, bias, resid, mask, p, backward, fused)
+	if err == nil && len(q.mapped) > 0 { // host memory used in place: visible once waited for
+		if q.pending {
+			err = q.wait()
+		}
+		if err == nil {
+			err = q.unmap()
+		}
+	}
+	return err
+}
+
+// run runs a Forward, Backward or ForwardFused call on q.
+func (q *queue) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Params, backward, fused bool) error {
+	e := q.e
+	var err error
 	var pl driver.Plan
 	if fused {
 		pl, err = driver.NewFusedPlan(dst, src, bias, resid, mask, p)
@@ -81,6 +97,12 @@ func (e *Backend) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Para
 			return err
 		}
 	}
+	if err := c.place(&b); err != nil {
+		return err
+	}
+	if err := c.mapHost(&b); err != nil {
+		return err
+	}
 	c.setChunk()
 	c.a = Args{DType: pl.DType, Seed: pl.Seed, Thresh: uint32(min(pl.Threshold, math.MaxUint32)),
 		DropAll: pl.DropAll, CopyKept: pl.Copy, Scale32: pl.Scale32, Scale64: pl.Scale64,
@@ -106,8 +128,8 @@ func (e *Backend) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Para
 	switch {
 	case pl.Mask == dropout.MaskNone && pl.Copy && !fuse:
 		return c.flat(Copy) // p = 0: y is a bit copy of x
-	case pl.Mask == dropout.MaskNone && pl.DropAll && !fuse:
-		return c.flat(Zero) // p = 1: y is +0
+	case pl.Mask == dropout.MaskNone && pl.DropAll && !fuse && (c.y.mem == nil || c.y.stage || c.y.words(roundUp4(c.y.n))):
+		return c.flat(Zero) // p = 1: y is +0 (a view off whole words: by GenNone with DropAll below)
 	case pl.Broadcast() || gen && pl.Words != nil:
 		return c.broadcast(gen)
 	}
@@ -150,7 +172,7 @@ func (c *call) bias(b operand) error {
 		c.biasHost = b.host
 		if b.mem != nil {
 			c.biasHost = make([]byte, n)
-			if err := c.q.download(c.biasHost, View{Mem: b.mem}); err != nil {
+			if err := c.q.download(c.biasHost, b.view(0)); err != nil {
 				return err
 			}
 			return c.q.wait()
@@ -177,7 +199,7 @@ func (c *call) rotBias(a *Args, lo, hi int64) error {
 	}
 	v, err := c.q.staging(roleBias, roundUp4(n*es))
 	if err == nil {
-		err = c.q.upload(v, buf)
+		err = c.q.upload(v, buf, true)
 	}
 	a.B, a.BiasLen, a.I0 = v, n, lo
 	return err
@@ -219,6 +241,12 @@ func (e *Backend) Copy(dst, src dropout.Tensor) error {
 		return err
 	}
 	defer e.end(q)
+	return q.copyCall(dst, src)
+}
+
+// copyCall runs a Copy call on q.
+func (q *queue) copyCall(dst, src dropout.Tensor) error {
+	e := q.e
 	if err := driver.CheckCopy(dst, src); err != nil {
 		return err
 	}
@@ -229,15 +257,18 @@ func (e *Backend) Copy(dst, src dropout.Tensor) error {
 	if err != nil {
 		return err
 	}
+	if err := c.disjoint(&operand{}); err != nil {
+		return err
+	}
 	c.setChunk()
 	if n := int64(c.pl.N) * c.es; e.info.DirectCopy && n > 0 && (c.y.mem != nil || c.x.mem != nil) {
 		switch {
 		case c.x.mem == nil:
-			err = q.upload(View{Mem: c.y.mem}, c.x.host)
+			err = q.upload(c.y.view(0), c.x.host, false)
 		case c.y.mem == nil:
-			err = q.download(c.y.host, View{Mem: c.x.mem})
-		case c.y.mem != c.x.mem:
-			err = q.launch(Copy, &Args{Y: View{Mem: c.y.mem}, X: View{Mem: c.x.mem}, N: n})
+			err = q.download(c.y.host, c.x.view(0))
+		case c.y.view(0) != c.x.view(0):
+			err = q.launch(Copy, &Args{Y: c.y.view(0), X: c.x.view(0), N: n})
 		}
 		if err == nil {
 			err = q.wait()
@@ -325,8 +356,8 @@ func (c *call) broadcast(gen bool) error {
 	var M View
 	var err error
 	switch {
-	case c.m.mem != nil:
-		M = View{Mem: c.m.mem}
+	case c.m.mem != nil && !c.m.stage:
+		M = c.m.view(0)
 	case gen:
 		M, err = c.q.staging(roleMaskOut, MaskWords(f, mn))
 	default:
@@ -451,7 +482,7 @@ func (c *call) data(lo, hi int64, k Kernel) (Y, X View, err error) {
 		Y = X
 	case c.x.mem == nil && k == Copy:
 		if Y, err = c.out(c.y, roleY, lo, hi); err == nil {
-			err = c.q.upload(Y, c.x.host[lo:hi])
+			err = c.q.upload(Y, c.x.host[lo:hi], c.y.stage)
 		}
 		X = Y
 	default:
@@ -463,11 +494,16 @@ func (c *call) data(lo, hi int64, k Kernel) (Y, X View, err error) {
 }
 
 // in returns the device view of bytes [lo, hi) of o: a buffer's own, or
-// the staging buffer of role r with the host bytes uploaded.
+// the staging buffer of role r with the bytes put there (uploaded from the
+// host, or copied from a staged buffer).
 func (c *call) in(o operand, r role, lo, hi int64) (View, error) {
 	v, err := c.out(o, r, lo, hi)
-	if err == nil && o.mem == nil {
-		err = c.q.upload(v, o.host[lo:hi])
+	switch {
+	case err != nil || hi == lo:
+	case o.mem == nil:
+		err = c.q.upload(v, o.host[lo:hi], true)
+	case o.stage:
+		err = c.q.copy(v, o.view(lo), hi-lo)
 	}
 	return v, err
 }
@@ -475,17 +511,67 @@ func (c *call) in(o operand, r role, lo, hi int64) (View, error) {
 // out returns the device view of bytes [lo, hi) of o, to be written: a
 // buffer's own, or the staging buffer of role r (see down).
 func (c *call) out(o operand, r role, lo, hi int64) (View, error) {
-	if o.mem != nil {
-		return View{Mem: o.mem, Off: lo}, nil
+	if o.mem != nil && !o.stage {
+		return o.view(lo), nil
 	}
 	return c.q.staging(r, roundUp4(hi-lo))
 }
 
-// down queues the copy of bytes [lo, hi) of a host operand back from its
-// staging view v.
+// down queues the copy of bytes [lo, hi) of a host or staged operand back
+// from its staging view v.
 func (c *call) down(o operand, v View, lo, hi int64) error {
-	if o.mem != nil || hi == lo {
+	switch {
+	case hi == lo || o.mem != nil && !o.stage:
 		return nil
+	case o.stage:
+		return c.q.copy(o.view(lo), v, hi-lo)
 	}
 	return c.q.download(o.host[lo:hi], v)
+}
+
+// place checks how the call's operands share memory (ErrOverlap unless
+// the same tensor where aliasing is allowed, or disjoint) and marks the
+// buffers the device cannot address in place for staging: a mask whose
+// whole words a kernel touches are not its own, and, on a WordData device,
+// 16-bit data off whole words. b is a fused call's bias.
+func (c *call) place(b *operand) error {
+	if err := c.disjoint(b); err != nil {
+		return err
+	}
+	if c.pl.Mask != dropout.MaskNone && c.m.mem != nil {
+		c.m.stage = !c.m.words(MaskWords(c.pl.Mask, int64(c.pl.MaskN)))
+	}
+	if c.q.e.info.WordData && c.es < 4 {
+		for _, o := range []*operand{&c.y, &c.x, &c.r, b} {
+			o.stage = o.mem != nil && !o.words(roundUp4(o.n))
+		}
+	}
+	return nil
+}
+
+// disjoint returns an error wrapping ErrOverlap when two of the call's
+// buffers share bytes without being the same tensor where that is allowed:
+// one input twice, or dst in place of x or the residual.
+func (c *call) disjoint(b *operand) error {
+	type op struct {
+		o    *operand
+		name string
+	}
+	ops := []op{{&c.y, "dst"}, {&c.x, "x"}, {&c.m, "mask"}, {&c.r, "residual"}, {b, "bias"}}
+	for i, u := range ops {
+		for _, w := range ops[i+1:] {
+			o, p := u.o, w.o
+			if o.mem == nil || o.mem != p.mem || o.n == 0 || p.n == 0 || o.off >= p.off+p.n || p.off >= o.off+o.n {
+				continue
+			}
+			written := u.name == "dst" || u.name == "mask" || w.name == "mask"
+			inPlace := u.name == "dst" && (w.name == "x" || w.name == "residual")
+			if o.off == p.off && o.n == p.n && (!written || inPlace) {
+				continue // one input twice, or dst in place of x or the residual
+			}
+			return fmt.Errorf("%w: %s (bytes [%d, %d)) and %s (bytes [%d, %d)) of one %s buffer", dropout.ErrOverlap,
+				u.name, o.off, o.off+o.n, w.name, p.off, p.off+p.n, c.q.e.name)
+		}
+	}
+	return nil
 }

@@ -44,6 +44,15 @@ type Config struct {
 	ApplyMaxDims   int             // none
 	ApplyMaxElems  int64           // none
 	DirectCopy     bool            // false
+	// WordData makes the device one whose kernels touch 16-bit data in
+	// whole 32-bit words (exec.Info.WordData): 16-bit data views must start
+	// on a word, and a launch that ends mid-word writes the word's other
+	// half too (with +0), as such a kernel would.
+	WordData bool
+	// MapHost makes the device's memory the host's (exec.Info.HostMemory)
+	// and the device an exec.HostMapper: its kernels then run on large
+	// host tensors in place.
+	MapHost bool
 	// NoAlpha, NoFused and NoRegions take alpha dropout, the fused op and
 	// regions out of the device's capabilities.
 	NoAlpha, NoFused, NoRegions bool
@@ -65,14 +74,16 @@ type Device struct {
 	misuses  []error
 	closeErr error
 
+	maps     int // host tensors mapped (MapHost)
 	launches [exec.Zero + 1]atomic.Int64
 	waits    atomic.Int64
 }
 
 type mem struct {
-	d     *Device
-	b     []byte
-	freed atomic.Bool
+	d      *Device
+	b      []byte
+	freed  atomic.Bool
+	mapped bool // host memory in place (MapHost)
 }
 
 // New returns a device with the limits of cfg.
@@ -103,6 +114,7 @@ func (d *Device) Info() exec.Info {
 		DTypes: slices.Clone(c.DTypes), Queues: c.Queues,
 		MaxLaunchBytes: c.MaxLaunchBytes, MaxLaunchElems: c.MaxLaunchElems,
 		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems, DirectCopy: c.DirectCopy,
+		WordData: c.WordData, HostMemory: c.MapHost,
 	}
 }
 
@@ -136,12 +148,46 @@ func (d *Device) Free(x exec.Mem) {
 	m, ok := x.(*mem)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !ok || m.d != d || m.freed.Swap(true) {
+	if !ok || m.d != d || m.mapped || m.freed.Swap(true) {
 		d.misuses = append(d.misuses, misuse("Free of %T: not a live allocation of this device", x))
 		return
 	}
 	delete(d.mems, m)
 	d.held -= int64(len(m.b))
+}
+
+// MapHost implements exec.HostMapper where Config.MapHost is set: the
+// memory is b itself, so kernels write the host bytes.
+func (d *Device) MapHost(b []byte) (exec.Mem, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case !d.cfg.MapHost:
+		return nil, misuse("MapHost on a device that maps no host memory")
+	case d.closed || len(b) == 0:
+		return nil, misuse("MapHost of %d bytes (closed: %v)", len(b), d.closed)
+	}
+	m := &mem{d: d, b: b, mapped: true}
+	d.mems[m] = struct{}{}
+	d.maps++
+	return m, nil
+}
+
+// UnmapHost implements exec.HostMapper: the queue must have run every
+// operation (the executor waits before it unmaps).
+func (d *Device) UnmapHost(eq exec.Queue, x exec.Mem) error {
+	m, ok := x.(*mem)
+	q, qok := eq.(*queue)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case !ok || !m.mapped || m.d != d || m.freed.Swap(true):
+		return misuse("UnmapHost of %T: not live mapped host memory of this device", x)
+	case !qok || len(q.ops) > 0:
+		return misuse("UnmapHost before a Wait of the queue")
+	}
+	delete(d.mems, m)
+	return nil
 }
 
 // NewQueue implements exec.Device.
@@ -188,7 +234,8 @@ type Stats struct {
 	Launches map[exec.Kernel]int64
 	Waits    int64
 	Held     int64 // bytes allocated now
-	Mems     int   // allocations now
+	Mems     int   // allocations now (mapped host memory included)
+	Maps     int   // host tensors mapped so far
 }
 
 // Stats returns the device's counts so far.
@@ -200,7 +247,7 @@ func (d *Device) Stats() Stats {
 		}
 	}
 	d.mu.Lock()
-	s.Held, s.Mems = d.held, len(d.mems)
+	s.Held, s.Mems, s.Maps = d.held, len(d.mems), d.maps
 	d.mu.Unlock()
 	return s
 }
@@ -256,9 +303,6 @@ func (q *queue) Upload(dst exec.View, src []byte) error {
 	n := int64(len(src))
 	if _, err := q.d.bytes(dst, n, "Upload"); err != nil {
 		return err
-	}
-	if n%4 != 0 || dst.Off%4 != 0 {
-		return misuse("Upload of %d bytes at %d: not whole words", n, dst.Off)
 	}
 	b := slices.Clone(src)
 	q.ops = append(q.ops, func() error {
@@ -414,17 +458,26 @@ func (d *Device) views(k exec.Kernel, a *exec.Args) (v data, err error) {
 	if k == exec.MaskBits || k == exec.MaskBytes {
 		return v, nil
 	}
-	if v.y, err = check(a.Y, a.N*es, 32*es, "Y"); err != nil {
+	align := es // data views start on any element (views, wrapped buffers)
+	if c.WordData && es < 4 {
+		align = 4
+	}
+	if v.y, err = check(a.Y, a.N*es, align, "Y"); err != nil {
 		return v, err
 	}
-	if v.x, err = check(a.X, a.N*es, 32*es, "X"); err != nil {
+	if c.WordData && es < 4 && a.N*es%4 != 0 { // the last word's other half
+		if v.y, err = d.bytes(a.Y, a.N*es+2, fmt.Sprintf("%v Y, its last whole word", k)); err != nil {
+			return v, err
+		}
+	}
+	if v.x, err = check(a.X, a.N*es, align, "X"); err != nil {
 		return v, err
 	}
 	if overlap(a.Y, a.X, a.N*es) {
 		return v, misuse("%v: Y and X overlap without being the same view", k)
 	}
 	if a.HasResid {
-		if v.r, err = check(a.R, a.N*es, 32*es, "R"); err != nil {
+		if v.r, err = check(a.R, a.N*es, align, "R"); err != nil {
 			return v, err
 		}
 		if overlap(a.Y, a.R, a.N*es) {
@@ -432,7 +485,7 @@ func (d *Device) views(k exec.Kernel, a *exec.Args) (v data, err error) {
 		}
 	}
 	if a.HasBias {
-		if v.b, err = check(a.B, a.BiasLen*es, 4, "B"); err != nil {
+		if v.b, err = check(a.B, a.BiasLen*es, align, "B"); err != nil {
 			return v, err
 		}
 	}
@@ -496,6 +549,9 @@ func (d *Device) run(k exec.Kernel, a *exec.Args) error {
 		keep = func(i int64) bool { return read(v.m, f, index(a.Dims, a.I0+i)) }
 	}
 	write := !k.ReadsMask() && f != dropout.MaskNone
+	if int64(len(v.y)) > a.N*int64(a.DType.Size()) { // a WordData kernel's last whole word
+		clear(v.y[a.N*int64(a.DType.Size()):])
+	}
 	if write {
 		clear(v.m) // whole words, padding included
 	}

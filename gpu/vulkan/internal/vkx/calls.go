@@ -77,6 +77,18 @@ typedef struct { int32_t sType; const void *pNext; uint64_t allocationSize; uint
 typedef struct { int32_t sType; const void *pNext; uint32_t flags; uint32_t queueFamilyIndex; } vkxCommandPoolCreateInfo;
 typedef struct { int32_t sType; const void *pNext; vkxND commandPool; int32_t level; uint32_t commandBufferCount; } vkxCommandBufferAllocateInfo;
 typedef struct { int32_t sType; const void *pNext; uint32_t flags; } vkxFenceCreateInfo;
+// VK_EXT_external_memory_host (and the Vulkan 1.1 structures it needs).
+typedef struct { int32_t sType; const void *pNext; uint32_t handleTypes; } vkxExternalMemoryBufferCreateInfo;
+typedef struct { int32_t sType; const void *pNext; uint32_t handleType; void *pHostPointer; } vkxImportMemoryHostPointerInfo;
+typedef struct { int32_t sType; void *pNext; uint32_t memoryTypeBits; } vkxMemoryHostPointerProperties;
+typedef struct { int32_t sType; void *pNext; uint64_t minImportedHostPointerAlignment; } vkxExternalMemoryHostProperties;
+typedef struct { int32_t sType; void *pNext; uint64_t properties[128]; } vkxPhysicalDeviceProperties2; // room beyond VkPhysicalDeviceProperties's 824 bytes
+#define VKX_STYPE_PROPERTIES_2 1000059001
+#define VKX_STYPE_EXTERNAL_MEMORY_BUFFER 1000072000
+#define VKX_STYPE_IMPORT_HOST_POINTER 1000178000
+#define VKX_STYPE_HOST_POINTER_PROPERTIES 1000178001
+#define VKX_STYPE_EXTERNAL_MEMORY_HOST_PROPERTIES 1000178002
+#define VKX_HANDLE_HOST_ALLOCATION 0x80
 
 #if defined(__has_include)
 #if __has_include(<vulkan/vulkan_core.h>)
@@ -122,6 +134,17 @@ VKX_SAME(vkxMemoryAllocateInfo, VkMemoryAllocateInfo); VKX_AT(vkxMemoryAllocateI
 VKX_SAME(vkxCommandPoolCreateInfo, VkCommandPoolCreateInfo); VKX_AT(vkxCommandPoolCreateInfo, VkCommandPoolCreateInfo, queueFamilyIndex);
 VKX_SAME(vkxCommandBufferAllocateInfo, VkCommandBufferAllocateInfo); VKX_AT(vkxCommandBufferAllocateInfo, VkCommandBufferAllocateInfo, commandBufferCount);
 VKX_SAME(vkxFenceCreateInfo, VkFenceCreateInfo);
+VKX_SAME(vkxExternalMemoryBufferCreateInfo, VkExternalMemoryBufferCreateInfo); VKX_AT(vkxExternalMemoryBufferCreateInfo, VkExternalMemoryBufferCreateInfo, handleTypes);
+VKX_SAME(vkxImportMemoryHostPointerInfo, VkImportMemoryHostPointerInfoEXT); VKX_AT(vkxImportMemoryHostPointerInfo, VkImportMemoryHostPointerInfoEXT, pHostPointer);
+VKX_SAME(vkxMemoryHostPointerProperties, VkMemoryHostPointerPropertiesEXT); VKX_AT(vkxMemoryHostPointerProperties, VkMemoryHostPointerPropertiesEXT, memoryTypeBits);
+VKX_SAME(vkxExternalMemoryHostProperties, VkPhysicalDeviceExternalMemoryHostPropertiesEXT); VKX_AT(vkxExternalMemoryHostProperties, VkPhysicalDeviceExternalMemoryHostPropertiesEXT, minImportedHostPointerAlignment);
+_Static_assert(sizeof(vkxPhysicalDeviceProperties2) >= sizeof(VkPhysicalDeviceProperties2), "VkPhysicalDeviceProperties2");
+_Static_assert(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2 == VKX_STYPE_PROPERTIES_2 &&
+	VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO == VKX_STYPE_EXTERNAL_MEMORY_BUFFER &&
+	VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT == VKX_STYPE_IMPORT_HOST_POINTER &&
+	VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT == VKX_STYPE_HOST_POINTER_PROPERTIES &&
+	VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT == VKX_STYPE_EXTERNAL_MEMORY_HOST_PROPERTIES &&
+	VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT == VKX_HANDLE_HOST_ALLOCATION, "external memory host values");
 _Static_assert(VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO == 12 && VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO == 5 &&
 	VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO == 39 && VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO == 40 &&
 	VK_STRUCTURE_TYPE_FENCE_CREATE_INFO == 8, "sType values of buffers, memory, pools and fences");
@@ -164,6 +187,9 @@ typedef vkxResult (*vkxPFNAllocateMemory)(void *, const vkxMemoryAllocateInfo *,
 typedef vkxResult (*vkxPFNCreateCommandPool)(void *, const vkxCommandPoolCreateInfo *, const void *, vkxND *);
 typedef vkxResult (*vkxPFNAllocateCommandBuffers)(void *, const vkxCommandBufferAllocateInfo *, void **);
 typedef vkxResult (*vkxPFNCreateFence)(void *, const vkxFenceCreateInfo *, const void *, vkxND *);
+typedef void (*vkxPFNProperties2)(void *, vkxPhysicalDeviceProperties2 *);
+typedef void (*(*vkxPFNGetDeviceProcAddr)(void *, const char *))(void);
+typedef vkxResult (*vkxPFNHostPointerProperties)(void *, uint32_t, const void *, vkxMemoryHostPointerProperties *);
 
 // The loader's exported entry points (core Vulkan 1.0 functions, which
 // dispatch through the instance's or device's layers), set once by
@@ -197,6 +223,8 @@ static struct {
 	vkxPFNCreateCommandPool createCommandPool;
 	vkxPFNAllocateCommandBuffers allocateCommandBuffers;
 	vkxPFNCreateFence createFence;
+	vkxPFNGetDeviceProcAddr getDeviceProcAddr;
+	vkxPFNProperties2 properties2; // NULL with a Vulkan 1.0 loader
 } vkxFn;
 
 // vkxLoadCalls looks the functions up in the loader lib; it returns the
@@ -230,8 +258,10 @@ static const char *vkxLoadCalls(void *lib) {
 	VKX_SYM(createCommandPool, "vkCreateCommandPool");
 	VKX_SYM(allocateCommandBuffers, "vkAllocateCommandBuffers");
 	VKX_SYM(createFence, "vkCreateFence");
+	VKX_SYM(getDeviceProcAddr, "vkGetDeviceProcAddr");
 #undef VKX_SYM
 	*(void **)&vkxFn.memoryProperties2 = dlsym(lib, "vkGetPhysicalDeviceMemoryProperties2");
+	*(void **)&vkxFn.properties2 = dlsym(lib, "vkGetPhysicalDeviceProperties2");
 	return NULL;
 }
 
@@ -337,16 +367,60 @@ static uint32_t vkxQueueFamilies(void *phys, uint32_t *flags, uint32_t *counts, 
 }
 
 // vkxCreateDevice creates a device with one queue of family,
-// shaderFloat64 as f64 says, and the device extension ext unless it is NULL.
-static vkxResult vkxCreateDevice(void *phys, uint32_t family, int f64, const char *ext, void **out) {
+// shaderFloat64 as f64 says, and the ne device extensions (at most 8)
+// whose names are packed in exts.
+static vkxResult vkxCreateDevice(void *phys, uint32_t family, int f64, const char *exts, uint32_t ne, void **out) {
 	float prio = 1;
 	vkxDeviceQueueCreateInfo q = {2, NULL, 0, family, 1, &prio};
 	vkxPhysicalDeviceFeatures feats;
 	memset(&feats, 0, sizeof feats);
 	feats.f[VKX_SHADER_FLOAT64] = f64 ? 1 : 0;
-	const char *exts[1] = {ext};
-	vkxDeviceCreateInfo info = {3, NULL, 0, 1, &q, 0, NULL, ext ? 1 : 0, ext ? exts : NULL, &feats};
+	const char *en[8];
+	if (ne > 8) {
+		return -3;
+	}
+	vkxSplit(exts, ne, en);
+	vkxDeviceCreateInfo info = {3, NULL, 0, 1, &q, 0, NULL, ne, ne ? en : NULL, &feats};
 	return vkxFn.createDevice(phys, &info, NULL, out);
+}
+
+// vkxHostImportAlign returns minImportedHostPointerAlignment of phys
+// (VK_EXT_external_memory_host, which phys must support), or 0 where the
+// loader lacks vkGetPhysicalDeviceProperties2.
+static uint64_t vkxHostImportAlign(void *phys) {
+	if (vkxFn.properties2 == NULL) {
+		return 0;
+	}
+	vkxExternalMemoryHostProperties h;
+	memset(&h, 0, sizeof h);
+	h.sType = VKX_STYPE_EXTERNAL_MEMORY_HOST_PROPERTIES;
+	vkxPhysicalDeviceProperties2 p;
+	memset(&p, 0, sizeof p);
+	p.sType = VKX_STYPE_PROPERTIES_2;
+	p.pNext = &h;
+	vkxFn.properties2(phys, &p);
+	return h.minImportedHostPointerAlignment;
+}
+
+// vkxHostPointerTypes writes the memory types that host memory at ptr can
+// be imported as (vkGetMemoryHostPointerPropertiesEXT) into *bits.
+static vkxResult vkxHostPointerTypes(void *dev, uintptr_t ptr, uint32_t *bits) {
+	vkxPFNHostPointerProperties f = (vkxPFNHostPointerProperties)vkxFn.getDeviceProcAddr(dev, "vkGetMemoryHostPointerPropertiesEXT");
+	if (f == NULL) {
+		return -7; // VK_ERROR_EXTENSION_NOT_PRESENT
+	}
+	vkxMemoryHostPointerProperties p = {VKX_STYPE_HOST_POINTER_PROPERTIES, NULL, 0};
+	vkxResult r = f(dev, VKX_HANDLE_HOST_ALLOCATION, (const void *)ptr, &p);
+	*bits = p.memoryTypeBits;
+	return r;
+}
+
+// vkxImportHost allocates the size bytes of host memory at ptr as memory
+// of type (VkImportMemoryHostPointerInfoEXT).
+static vkxResult vkxImportHost(void *dev, uint64_t size, uint32_t type, uintptr_t ptr, vkxND *mem) {
+	vkxImportMemoryHostPointerInfo imp = {VKX_STYPE_IMPORT_HOST_POINTER, NULL, VKX_HANDLE_HOST_ALLOCATION, (void *)ptr};
+	vkxMemoryAllocateInfo info = {5, &imp, size, type};
+	return vkxFn.allocateMemory(dev, &info, NULL, mem);
 }
 
 // vkxFeatureFloat64 reports whether phys has shaderFloat64.
@@ -406,10 +480,12 @@ static int vkxHasDeviceExtension(void *phys, const char *name) {
 	return found;
 }
 
-// vkxCreateBuffer creates a buffer of size bytes with usage, and returns
-// its memory requirements.
-static vkxResult vkxCreateBuffer(void *dev, uint64_t size, uint32_t usage, vkxND *buf, uint64_t *reqSize, uint32_t *typeBits) {
-	vkxBufferCreateInfo info = {12, NULL, 0, size, usage, 0, 0, NULL}; // VK_SHARING_MODE_EXCLUSIVE
+// vkxCreateBuffer creates a buffer of size bytes with usage, for memory
+// of the external handle types handles (none if 0), and returns its
+// memory requirements.
+static vkxResult vkxCreateBuffer(void *dev, uint64_t size, uint32_t usage, uint32_t handles, vkxND *buf, uint64_t *reqSize, uint64_t *reqAlign, uint32_t *typeBits) {
+	vkxExternalMemoryBufferCreateInfo ext = {VKX_STYPE_EXTERNAL_MEMORY_BUFFER, NULL, handles};
+	vkxBufferCreateInfo info = {12, handles ? (const void *)&ext : NULL, 0, size, usage, 0, 0, NULL}; // VK_SHARING_MODE_EXCLUSIVE
 	vkxResult r = vkxFn.createBuffer(dev, &info, NULL, buf);
 	if (r != 0) {
 		return r;
@@ -418,6 +494,7 @@ static vkxResult vkxCreateBuffer(void *dev, uint64_t size, uint32_t usage, vkxND
 	memset(&req, 0, sizeof req);
 	vkxFn.bufferMemoryRequirements(dev, *buf, &req);
 	*reqSize = req.size;
+	*reqAlign = req.alignment;
 	*typeBits = req.memoryTypeBits;
 	return 0;
 }
@@ -687,20 +764,42 @@ func queueFamilies(h vk.PhysicalDevice) []queueFamily {
 }
 
 // createDevice creates a device on h with one queue of family,
-// shaderFloat64 enabled if f64, and the device extension ext unless it is "".
-func createDevice(h vk.PhysicalDevice, family uint32, f64 bool, ext string) (vk.Device, vk.Result) {
+// shaderFloat64 enabled if f64, and the device extensions exts.
+func createDevice(h vk.PhysicalDevice, family uint32, f64 bool, exts []string) (vk.Device, vk.Result) {
+	if len(exts) > 8 {
+		return nil, vk.ErrorInitializationFailed
+	}
 	var dev unsafe.Pointer
 	f := C.int(0)
 	if f64 {
 		f = 1
 	}
-	var ep *C.char
-	if ext != "" {
-		eb := append([]byte(ext), 0)
-		ep = (*C.char)(unsafe.Pointer(&eb[0]))
-	}
-	r := C.vkxCreateDevice(unsafe.Pointer(h), C.uint32_t(family), f, ep, &dev)
+	eb := packNames(exts)
+	r := C.vkxCreateDevice(unsafe.Pointer(h), C.uint32_t(family), f, (*C.char)(unsafe.Pointer(&eb[0])), C.uint32_t(len(exts)), &dev)
 	return vk.Device(dev), vk.Result(r)
+}
+
+// hostImportAlign returns minImportedHostPointerAlignment of h, which
+// must support VK_EXT_external_memory_host (0 where it cannot be read).
+func hostImportAlign(h vk.PhysicalDevice) uint64 {
+	return uint64(C.vkxHostImportAlign(unsafe.Pointer(h)))
+}
+
+// hostPointerTypes returns the memory types host memory at addr can be
+// imported as on dev (VK_EXT_external_memory_host, enabled on dev).
+func hostPointerTypes(dev vk.Device, addr uintptr) (uint32, vk.Result) {
+	var bits C.uint32_t
+	r := C.vkxHostPointerTypes(unsafe.Pointer(dev), C.uintptr_t(addr), &bits)
+	return uint32(bits), vk.Result(r)
+}
+
+// importHost imports the size bytes of host memory at addr as memory of
+// type typ. The memory must stay where it is until the import is freed:
+// it is passed as an address, since it may span other Go objects.
+func importHost(dev vk.Device, addr uintptr, size uint64, typ uint32) (vk.DeviceMemory, vk.Result) {
+	var h C.vkxND
+	r := C.vkxImportHost(unsafe.Pointer(dev), C.uint64_t(size), C.uint32_t(typ), C.uintptr_t(addr), &h)
+	return fromND[vk.DeviceMemory](h), vk.Result(r)
 }
 
 // featureFloat64 reports whether h has shaderFloat64.
@@ -749,15 +848,25 @@ func hasDeviceExtension(h vk.PhysicalDevice, name string) bool {
 	return C.vkxHasDeviceExtension(unsafe.Pointer(h), (*C.char)(unsafe.Pointer(&nb[0]))) != 0
 }
 
-// createBuffer creates a buffer of size bytes with usage and returns its
-// memory requirements (size and memory type bits).
-func createBuffer(dev vk.Device, size uint64, usage vk.BufferUsageFlags) (vk.Buffer, uint64, uint32, vk.Result) {
-	var h C.vkxND
-	var reqSize C.uint64_t
-	var bits C.uint32_t
-	r := C.vkxCreateBuffer(unsafe.Pointer(dev), C.uint64_t(size), C.uint32_t(usage), &h, &reqSize, &bits)
-	return fromND[vk.Buffer](h), uint64(reqSize), uint32(bits), vk.Result(r)
+// bufferReq is what a buffer's VkMemoryRequirements say.
+type bufferReq struct {
+	size, align uint64
+	bits        uint32 // memory types
 }
+
+// createBuffer creates a buffer of size bytes with usage, for memory of
+// the external handle types handles (none if 0), and returns its memory
+// requirements.
+func createBuffer(dev vk.Device, size uint64, usage vk.BufferUsageFlags, handles uint32) (vk.Buffer, bufferReq, vk.Result) {
+	var h C.vkxND
+	var reqSize, reqAlign C.uint64_t
+	var bits C.uint32_t
+	r := C.vkxCreateBuffer(unsafe.Pointer(dev), C.uint64_t(size), C.uint32_t(usage), C.uint32_t(handles), &h, &reqSize, &reqAlign, &bits)
+	return fromND[vk.Buffer](h), bufferReq{uint64(reqSize), uint64(reqAlign), uint32(bits)}, vk.Result(r)
+}
+
+// handleHostAllocation is VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT.
+const handleHostAllocation = C.VKX_HANDLE_HOST_ALLOCATION
 
 // allocateMemory allocates size bytes of memory type typ.
 func allocateMemory(dev vk.Device, size uint64, typ uint32) (vk.DeviceMemory, vk.Result) {

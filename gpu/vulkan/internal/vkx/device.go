@@ -22,30 +22,43 @@ type Manager struct {
 	queue  vk.Queue
 	family uint32
 	qmu    sync.Mutex // vkQueueSubmit and vkDeviceWaitIdle
+	// foreign: a device of NewManagerOn, which the Manager does not own
+	foreign bool
+	// hostImport: VK_EXT_external_memory_host is enabled (ImportHost)
+	hostImport bool
 }
 
 // NewManager creates a logical device on phys with one compute queue,
-// shaderFloat64 enabled where phys has it, and VK_EXT_memory_budget where
-// phys has that.
+// shaderFloat64 enabled where phys has it, and VK_EXT_memory_budget and
+// VK_EXT_external_memory_host where phys has them.
 func NewManager(phys PhysicalDevice) (*Manager, error) {
 	m := &Manager{Phys: phys, family: uint32(phys.family)}
-	ext := ""
+	var exts []string
 	if phys.Budget {
-		ext = ExtMemoryBudget
+		exts = append(exts, ExtMemoryBudget)
 	}
-	dev, r := createDevice(phys.h, m.family, phys.Float64, ext)
+	if phys.HostImportAlign > 0 {
+		exts = append(exts, ExtExternalMemoryHost)
+	}
+	dev, r := createDevice(phys.h, m.family, phys.Float64, exts)
 	if err := check("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
 	var q vk.Queue
 	vk.GetDeviceQueue(dev, m.family, 0, &q)
 	m.dev, m.queue = dev, q
+	m.hostImport = phys.HostImportAlign > 0
 	return m, nil
 }
 
 // WaitIdle waits for the device to finish all work (used only before
-// destroying it).
+// destroying it). On a device of NewManagerOn it does nothing:
+// vkDeviceWaitIdle would need every queue of the device, the owner's
+// included, externally synchronized.
 func (m *Manager) WaitIdle() error {
+	if m.foreign {
+		return nil
+	}
 	m.qmu.Lock()
 	defer m.qmu.Unlock()
 	return check("vkDeviceWaitIdle", vk.DeviceWaitIdle(m.dev))
@@ -70,11 +83,13 @@ func (m *Manager) MemoryBudget(i int) (budget, usage uint64, ok bool) {
 	return memoryBudget(m.Phys.h, i)
 }
 
-// Destroy destroys the logical device.
+// Destroy destroys the logical device (not one of NewManagerOn).
 func (m *Manager) Destroy() {
 	if m == nil || m.dev == nil {
 		return
 	}
-	vk.DestroyDevice(m.dev, nil)
+	if !m.foreign {
+		vk.DestroyDevice(m.dev, nil)
+	}
 	m.dev = nil
 }

@@ -1,7 +1,8 @@
 // Package vkx is the small layer between the Vulkan backend and vulkan-go,
 // in the manner of Kompute: a Manager (instance, physical device, logical
 // device, one compute queue), Buffers (device-local or host-visible
-// storage), Algorithms (a SPIR-V module with its specialization, bound to
+// storage, or host memory imported in place with
+// VK_EXT_external_memory_host: ImportHost), Algorithms (a SPIR-V module with its specialization, bound to
 // the one descriptor-set and push-constant layout the dropout shaders
 // share) and a Sequence (a command buffer recorded, submitted and waited on
 // with a fence). It hides vulkan-go's boilerplate: two-call enumerations,

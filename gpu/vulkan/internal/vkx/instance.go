@@ -183,8 +183,11 @@ type PhysicalDevice struct {
 	Float64    bool   // shaderFloat64
 	Heaps      []Heap // the memory heaps
 	Budget     bool   // VK_EXT_memory_budget (and Vulkan 1.1): MemoryBudget works
-	family     int    // a queue family with compute, -1 if none
-	memTypes   []memoryType
+	// HostImportAlign is minImportedHostPointerAlignment where the device
+	// has VK_EXT_external_memory_host (and Vulkan 1.1), else 0.
+	HostImportAlign uint64
+	family          int // a queue family with compute, -1 if none
+	memTypes        []memoryType
 }
 
 // Limits are the device limits the backend plans with.
@@ -268,6 +271,11 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 		}
 	}
 	d.Budget = d.APIVersion >= vk.MakeVersion(1, 1, 0) && hasDeviceExtension(h, ExtMemoryBudget)
+	if d.APIVersion >= vk.MakeVersion(1, 1, 0) && hasDeviceExtension(h, ExtExternalMemoryHost) {
+		if a := hostImportAlign(h); a > 0 && a&(a-1) == 0 {
+			d.HostImportAlign = a
+		}
+	}
 	d.Float64 = featureFloat64(h)
 	qs := queueFamilies(h)
 	// Prefer a compute queue family without graphics (a dedicated one).

@@ -11,7 +11,8 @@ import (
 )
 
 // Buffer is a VkBuffer with its own memory: a device-local storage buffer,
-// or a host-visible, persistently mapped staging buffer.
+// or a host-visible, persistently mapped staging buffer; or, from
+// WrapBuffer, a VkBuffer someone else owns.
 type Buffer struct {
 	id    uint64 // unique in the process, never reused: the key of cached descriptor sets
 	m     *Manager
@@ -21,6 +22,11 @@ type Buffer struct {
 	Bytes uint64 // bytes of memory allocated for it (at least Size)
 	Heap  int    // the heap its memory comes from
 	host  []byte // the mapping of a staging buffer
+	// imported: host memory imported in place (ImportHost), which the host
+	// reads once the commands that write it are done
+	imported bool
+	// foreign: a buffer of WrapBuffer, which Destroy only forgets
+	foreign bool
 }
 
 // bufferIDs numbers buffers (Buffer.id).
@@ -33,6 +39,7 @@ type Kind int
 const (
 	DeviceLocal Kind = iota // storage and transfer source/destination, device-local memory
 	Staging                 // transfer source/destination, host-visible coherent memory, mapped
+	HostStorage             // storage and transfer source/destination, host-visible coherent memory, mapped
 )
 
 // wanted returns the memory properties a buffer of kind k asks for, best first.
@@ -40,7 +47,7 @@ func wanted(k Kind) []vk.MemoryPropertyFlags {
 	if k == DeviceLocal {
 		return []vk.MemoryPropertyFlags{vk.MemoryPropertyFlags(vk.MemoryPropertyDeviceLocalBit), 0}
 	}
-	hv := vk.MemoryPropertyFlags(vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit)
+	hv := vk.MemoryPropertyFlags(vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit) // Staging, HostStorage
 	return []vk.MemoryPropertyFlags{hv | vk.MemoryPropertyFlags(vk.MemoryPropertyHostCachedBit), hv}
 }
 
@@ -62,23 +69,23 @@ func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 		return nil, fmt.Errorf("vkx: zero-sized buffer")
 	}
 	usage := vk.BufferUsageFlags(vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit)
-	if kind == DeviceLocal {
+	if kind != Staging {
 		usage |= vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit)
 	}
 	// calls.go creates the buffer and allocates its memory: vulkan-go's
 	// versions of these calls leak the C copies of their structs.
-	h, reqSize, bits, r := createBuffer(m.dev, size, usage)
+	h, req, r := createBuffer(m.dev, size, usage, 0)
 	if err := check("vkCreateBuffer", r); err != nil {
 		return nil, err
 	}
-	b := &Buffer{id: bufferIDs.Add(1), m: m, h: h, Size: size, Bytes: reqSize}
-	typ := m.chooseType(bits, kind)
+	b := &Buffer{id: bufferIDs.Add(1), m: m, h: h, Size: size, Bytes: req.size}
+	typ := m.chooseType(req.bits, kind)
 	if typ < 0 {
 		vk.DestroyBuffer(m.dev, b.h, nil)
-		return nil, fmt.Errorf("vkx: no memory type for a %d-byte buffer (type bits %#x)", size, bits)
+		return nil, fmt.Errorf("vkx: no memory type for a %d-byte buffer (type bits %#x)", size, req.bits)
 	}
 	b.Heap = m.Phys.memTypes[typ].heap
-	mem, r := allocateMemory(m.dev, reqSize, uint32(typ))
+	mem, r := allocateMemory(m.dev, req.size, uint32(typ))
 	if err := check("vkAllocateMemory", r); err != nil {
 		vk.DestroyBuffer(m.dev, b.h, nil)
 		return nil, err
@@ -88,7 +95,7 @@ func (m *Manager) NewBuffer(size uint64, kind Kind) (*Buffer, error) {
 		b.Destroy()
 		return nil, err
 	}
-	if kind == Staging {
+	if kind != DeviceLocal {
 		var p unsafe.Pointer
 		if err := check("vkMapMemory", vk.MapMemory(m.dev, b.mem, 0, vk.DeviceSize(vk.WholeSize), 0, &p)); err != nil {
 			b.Destroy()
@@ -112,9 +119,25 @@ func (m *Manager) memoryType(bits uint32, flags vk.MemoryPropertyFlags) int {
 // Host returns the mapped bytes of a staging buffer (nil for a device-local one).
 func (b *Buffer) Host() []byte { return b.host }
 
-// Destroy frees the buffer and its memory. Destroying twice is harmless.
+// WrapBuffer returns a Buffer over h, a VkBuffer of size bytes made on
+// m's device by someone else: Destroy forgets it without destroying it.
+// The buffer must have been created with the storage-buffer and
+// transfer-source and destination usages.
+func (m *Manager) WrapBuffer(h vk.Buffer, size uint64) *Buffer {
+	return &Buffer{id: bufferIDs.Add(1), m: m, h: h, Size: size, Heap: -1, foreign: true}
+}
+
+// Handle returns the VkBuffer (nil once destroyed).
+func (b *Buffer) Handle() vk.Buffer { return b.h }
+
+// Destroy frees the buffer and its memory (a wrapped buffer is only
+// forgotten). Destroying twice is harmless.
 func (b *Buffer) Destroy() {
 	if b == nil || b.h == nil {
+		return
+	}
+	if b.foreign {
+		b.h = nil
 		return
 	}
 	if b.host != nil {

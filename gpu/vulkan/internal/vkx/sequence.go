@@ -32,17 +32,25 @@ type setKey [Bindings]struct{ id, off, size uint64 }
 // externally synchronized objects); sequences of one Manager may be used
 // concurrently, their submissions serialized on the queue.
 type Sequence struct {
+	rec
+	pool  vk.CommandPool
+	fence vk.Fence
+	dpool vk.DescriptorPool
+	sets  int                         // sets allocated from dpool
+	cache map[setKey]vk.DescriptorSet // the sets, by their bindings
+}
+
+// rec records commands into a command buffer, each ordered after the
+// commands it recorded before it by a barrier (none before the first
+// unless lead). A Sequence's rec begins and ends its own command buffer;
+// a Recorder's records into one its caller began.
+type rec struct {
 	m       *Manager
 	l       *Layout
-	pool    vk.CommandPool
 	cmd     vk.CommandBuffer
-	fence   vk.Fence
-	dpool   vk.DescriptorPool
-	sets    int                         // sets allocated from dpool
-	cache   map[setKey]vk.DescriptorSet // the sets, by their bindings
-	started bool
+	started bool // the command buffer is recording
 	dirty   bool // a command was recorded after the last barrier
-	hostRd  bool // a command writes a staging buffer the host reads after Submit
+	hostRd  bool // a command writes a staging buffer or imported host memory, which the host reads after Submit
 	// unordered (tests only) records commands without the barriers that
 	// order them, to check that synchronization validation sees hazards.
 	unordered bool
@@ -57,7 +65,7 @@ type Range struct {
 // NewSequence creates a command pool with one command buffer, a fence and
 // a descriptor pool for the layout l.
 func (m *Manager) NewSequence(l *Layout) (*Sequence, error) {
-	s := &Sequence{m: m, l: l}
+	s := &Sequence{rec: rec{m: m, l: l}}
 	// calls.go makes the pool, command buffer and fence: vulkan-go's
 	// versions of these calls leak the C copies of their create infos.
 	pool, cmd, fence, op, r := createCommands(m.dev, m.family)
@@ -100,10 +108,7 @@ func (s *Sequence) Destroy() {
 // own.
 func (s *Sequence) begin() error {
 	if s.started {
-		if !s.unordered {
-			s.Barrier()
-		}
-		s.dirty = true
+		s.order()
 		return nil
 	}
 	if err := check("vkBeginCommandBuffer", beginCommandBuffer(s.cmd, vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit))); err != nil {
@@ -118,9 +123,23 @@ func (s *Sequence) begin() error {
 	return nil
 }
 
-// Set is a descriptor set of the sequence, valid until a later Bind
-// returns ErrSetsFull or the sequence is destroyed.
+// order orders the command about to be recorded after the commands
+// recorded before it.
+func (s *rec) order() {
+	if !s.unordered {
+		s.Barrier()
+	}
+	s.dirty = true
+}
+
+// Set is a descriptor set of a Sequence, valid until a later Bind
+// returns ErrSetsFull or the sequence is destroyed, or of Sets, valid
+// until the Sets are destroyed. Sets are written once, when allocated, and
+// never updated.
 type Set struct{ h vk.DescriptorSet }
+
+// Handle returns the VkDescriptorSet.
+func (s Set) Handle() vk.DescriptorSet { return s.h }
 
 // Bind returns a descriptor set with binding i set to r[i]: the cached one
 // of earlier calls with the same bindings, or a new one. Ranges with a nil
@@ -128,15 +147,14 @@ type Set struct{ h vk.DescriptorSet }
 // ErrSetsFull when the pool is used up and the recorded commands may use
 // its sets; after Submit it starts the pool afresh.
 func (s *Sequence) Bind(r [Bindings]Range) (Set, error) {
-	var key setKey
-	for i, rg := range r {
-		if rg.Buf == nil {
-			continue
+	key, err := keyOf(r)
+	if err != nil {
+		return Set{}, err
+	}
+	for _, rg := range r {
+		if rg.Buf != nil && (rg.Buf.imported || rg.Buf.host != nil) { // a dispatch may write memory the host reads
+			s.hostRd = true
 		}
-		if !rg.Buf.Alive() {
-			return Set{}, fmt.Errorf("vkx: binding %d: buffer destroyed", i)
-		}
-		key[i].id, key[i].off, key[i].size = rg.Buf.id, rg.Offset, rg.Size
 	}
 	if set, ok := s.cache[key]; ok {
 		return Set{set}, nil
@@ -167,11 +185,16 @@ func (s *Sequence) Dispatch(a *Algorithm, set Set, pc *[PushWords]uint32, invoca
 	if invocations == 0 {
 		return nil
 	}
-	gx, gy, err := s.m.Grid(invocations)
-	if err != nil {
+	if err := s.begin(); err != nil {
 		return err
 	}
-	if err := s.begin(); err != nil {
+	return s.dispatch(a, set, pc, invocations)
+}
+
+// dispatch records a dispatch after begin (Sequence.Dispatch).
+func (s *rec) dispatch(a *Algorithm, set Set, pc *[PushWords]uint32, invocations uint64) error {
+	gx, gy, err := s.m.Grid(invocations)
+	if err != nil {
 		return err
 	}
 	vk.CmdBindPipeline(s.cmd, vk.PipelineBindPointCompute, a.pipe)
@@ -209,11 +232,15 @@ func (s *Sequence) Copy(dst *Buffer, dstOff uint64, src *Buffer, srcOff, size ui
 	if err := s.begin(); err != nil {
 		return err
 	}
-	if dst.host != nil {
+	s.copy(dst, dstOff, src, srcOff, size)
+	return nil
+}
+
+func (s *rec) copy(dst *Buffer, dstOff uint64, src *Buffer, srcOff, size uint64) {
+	if dst.host != nil || dst.imported {
 		s.hostRd = true
 	}
 	cmdCopy(s.cmd, src.h, dst.h, srcOff, dstOff, size)
-	return nil
 }
 
 // Fill records filling size bytes (a multiple of 4) of dst at off with the word v.
@@ -221,8 +248,14 @@ func (s *Sequence) Fill(dst *Buffer, off, size uint64, v uint32) error {
 	if size == 0 {
 		return nil
 	}
+	if !dst.Alive() {
+		return fmt.Errorf("vkx: fill of a destroyed buffer")
+	}
 	if err := s.begin(); err != nil {
 		return err
+	}
+	if dst.imported {
+		s.hostRd = true
 	}
 	vk.CmdFillBuffer(s.cmd, dst.h, vk.DeviceSize(off), vk.DeviceSize(size), v)
 	return nil
@@ -233,7 +266,7 @@ func (s *Sequence) Fill(dst *Buffer, off, size uint64, v uint32) error {
 // after it, unless no command was recorded since the last barrier.
 // Commands order themselves after earlier ones (begin), so callers need
 // it only before host access, which Submit does.
-func (s *Sequence) Barrier() {
+func (s *rec) Barrier() {
 	if !s.started || !s.dirty {
 		return
 	}
@@ -245,8 +278,8 @@ func (s *Sequence) Barrier() {
 }
 
 // Submit ends recording, submits the commands, waits for them on the
-// fence and makes their writes to staging buffers visible to the host. With nothing recorded
-// it does nothing.
+// fence and makes their writes to staging buffers and imported host
+// memory visible to the host. With nothing recorded it does nothing.
 func (s *Sequence) Submit() error {
 	if !s.started {
 		return nil
@@ -259,25 +292,14 @@ func (s *Sequence) Submit() error {
 		s.resetSets()
 		return err
 	}
-	s.m.qmu.Lock()
-	r := queueSubmit(s.m.queue, s.cmd, s.fence)
-	s.m.qmu.Unlock()
-	if err := check("vkQueueSubmit", r); err != nil {
+	if err := s.m.submit(s.cmd, s.fence); err != nil {
 		s.resetSets()
 		return err
 	}
-	fences := []vk.Fence{s.fence}
-	for {
-		r := vk.WaitForFences(s.m.dev, 1, fences, vk.True, 10_000_000_000)
-		if r == vk.Timeout {
-			continue
-		}
-		if err := check("vkWaitForFences", r); err != nil {
-			return err
-		}
-		break
+	if err := s.m.waitFence(s.fence); err != nil {
+		return err
 	}
-	if err := check("vkResetFences", vk.ResetFences(s.m.dev, 1, fences)); err != nil {
+	if err := check("vkResetFences", vk.ResetFences(s.m.dev, 1, []vk.Fence{s.fence})); err != nil {
 		return err
 	}
 	return check("vkResetCommandBuffer", vk.ResetCommandBuffer(s.cmd, 0))
