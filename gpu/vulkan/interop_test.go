@@ -122,8 +122,6 @@ func between(cmd vk.CommandBuffer) {
 	vkx.CmdBarrier(cmd, st, st, vk.AccessFlags(vk.AccessShaderWriteBit|vk.AccessTransferWriteBit), rw)
 }
 
-func float32s(b []byte) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4) }
-
 // TestInterop runs the interop API on one backend made on a program's
 // device (so that its pipelines are built once): the Async subtest closes
 // it, last.
