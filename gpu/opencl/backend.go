@@ -100,7 +100,7 @@ func (b *Backend) philoxBlocks(ctr [][4]uint32, key [][2]uint32) ([][4]uint32, e
 		if err := q.launch(q.k.philox, uint64(n), bufArg(m[0]), bufArg(m[1]), u32Arg(uint32(n))); err != nil {
 			return err
 		}
-		return enqueueRead(q.q, bytesOf(out), m[1], 0)
+		return enqueueRead(q.q, bytesOf(out), m[1], 0, true)
 	})
 	if err != nil || n == 0 {
 		return nil, err
@@ -121,7 +121,7 @@ func (b *Backend) streamWords(seed, offset uint64, n int) ([]uint32, error) {
 		if err := q.launch(q.k.words, uint64(n), bufArg(m[0]), u64Arg(uint64(n)), u64Arg(offset), u32Arg(uint32(seed)), u32Arg(uint32(seed>>32))); err != nil {
 			return err
 		}
-		return enqueueRead(q.q, bytesOf(out), m[0], 0)
+		return enqueueRead(q.q, bytesOf(out), m[0], 0, true)
 	})
 	if err != nil || n == 0 {
 		return nil, err

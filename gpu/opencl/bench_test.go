@@ -14,6 +14,7 @@ import (
 	"github.com/jgillich/go-opencl/cl"
 
 	"github.com/gpudropout/dropout"
+	"github.com/gpudropout/dropout/dropouttest"
 	"github.com/gpudropout/dropout/gpu/internal/exec"
 	"github.com/gpudropout/dropout/kernels"
 )
@@ -302,4 +303,44 @@ func cpuTime() float64 {
 		return 0
 	}
 	return float64(u.Utime.Nano()+u.Stime.Nano()) / 1e9
+}
+
+// BenchmarkStaged measures forward on 2^26 float32 host tensors that are
+// staged (they start one element into their allocation, so they are not
+// used in place on PoCL) in the executor's default 64 MiB chunks: Overlap
+// alternates two queues (the host stages chunk k+1 while the device runs
+// chunk k), OneQueue waits after each chunk; Device is the same call on
+// device buffers, the rate the host round trips are compared with.
+//
+//	go test -run '^$' -bench Staged -count 5 ./gpu/opencl/
+func BenchmarkStaged(b *testing.B) {
+	const n = 1 << 26
+	x := dropouttest.Data(dropout.Float32, n+1, 1).(dropout.Float32s)[1:]
+	y := make(dropout.Float32s, n+1)[1:]
+	p := dropout.Params{P: 0.5, Seed: 1}
+	for _, c := range []struct {
+		name    string
+		overlap bool
+	}{{"Overlap", true}, {"OneQueue", false}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := config{src: kernels.OpenCL, tune: func(i *exec.Info) { i.Overlap = c.overlap }}
+			be := openWith(b, dropout.Options{Device: os.Getenv("DROPOUT_OPENCL_DEVICE")}, cfg)
+			b.SetBytes(8 * n)
+			for range b.N {
+				if err := be.Forward(y, x, nil, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("Device", func(b *testing.B) {
+		be := benchBackend(b)
+		dx, dy := deviceBuffers(b, be, n)
+		b.SetBytes(8 * n)
+		for range b.N {
+			if err := be.Forward(dy, dx, nil, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -62,7 +62,14 @@
 //
 // Tensors are host slices or Buffers from this backend's Alloc, mixed
 // freely in one call. Host tensors go through staging buffers on the
-// device and back, chunk by chunk; Buffers are used in place, with no host
+// device and back, chunk by chunk (on a GPU, a call of several chunks
+// alternates two queues, with non-blocking reads, so that the host
+// stages one chunk while the device computes and returns the other; on
+// PoCL and Oclgrind, whose memory is the host's, host tensors of 64 KiB
+// or more that start on 128 bytes are used in place instead, as
+// CL_MEM_USE_HOST_PTR buffers, and smaller or misaligned ones are staged
+// on one queue: two ran slower there, BenchmarkStaged); Buffers are used
+// in place, with no host
 // copy, and Copy, Buffer.Read and Buffer.Write move a buffer's bytes in
 // one clEnqueueCopyBuffer, clEnqueueWriteBuffer or clEnqueueReadBuffer. A
 // Buffer of another backend is dropout.ErrForeignBuffer. A mask Buffer is

@@ -38,9 +38,9 @@ static cl_int dropout_enqueue_write(cl_command_queue q, cl_mem m, size_t off, si
 	return clEnqueueWriteBuffer(q, m, CL_TRUE, off, n, src, 0, NULL, NULL);
 }
 
-static cl_int dropout_enqueue_read(cl_command_queue q, cl_mem m, size_t off, size_t n, void *dst)
+static cl_int dropout_enqueue_read(cl_command_queue q, cl_mem m, size_t off, size_t n, void *dst, cl_bool blocking)
 {
-	return clEnqueueReadBuffer(q, m, CL_TRUE, off, n, dst, 0, NULL, NULL);
+	return clEnqueueReadBuffer(q, m, blocking, off, n, dst, 0, NULL, NULL);
 }
 
 static cl_int dropout_enqueue_copy(cl_command_queue q, cl_mem src, cl_mem dst, size_t soff, size_t doff, size_t n, cl_event *ev)
@@ -156,13 +156,18 @@ func enqueueWrite(q *cl.CommandQueue, m *cl.MemObject, off int, src []byte) erro
 	return status("clEnqueueWriteBuffer", rc)
 }
 
-// enqueueRead copies len(dst) bytes of m from byte off on into dst,
-// blocking.
-func enqueueRead(q *cl.CommandQueue, dst []byte, m *cl.MemObject, off int) error {
+// enqueueRead copies len(dst) bytes of m from byte off on into dst:
+// before it returns when blocking, otherwise by the queue's next finish
+// (the caller keeps dst alive and pinned until then).
+func enqueueRead(q *cl.CommandQueue, dst []byte, m *cl.MemObject, off int, blocking bool) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	rc := C.dropout_enqueue_read(handle[C.cl_command_queue](q), handle[C.cl_mem](m), C.size_t(off), C.size_t(len(dst)), unsafe.Pointer(&dst[0]))
+	b := C.cl_bool(C.CL_FALSE)
+	if blocking {
+		b = C.CL_TRUE
+	}
+	rc := C.dropout_enqueue_read(handle[C.cl_command_queue](q), handle[C.cl_mem](m), C.size_t(off), C.size_t(len(dst)), unsafe.Pointer(&dst[0]), b)
 	return status("clEnqueueReadBuffer", rc)
 }
 

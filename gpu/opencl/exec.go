@@ -142,7 +142,7 @@ func setupDevice(d device, ctx *cl.Context, cfg config) (_ *clDevice, err error)
 		return nil, check("clCreateBuffer", err)
 	}
 	cd.info = exec.Info{DeviceInfo: d.info, DTypes: slices.Clone(d.info.Caps.DTypes), Queues: queues,
-		HostMemory: d.info.Emulated, DirectCopy: true, MaxLaunchElems: maxLaunchElems}
+		HostMemory: d.info.Emulated, DirectCopy: true, Overlap: !d.info.Emulated, MaxLaunchElems: maxLaunchElems}
 	if cfg.tune != nil {
 		cfg.tune(&cd.info)
 	}
@@ -265,6 +265,9 @@ type clQueue struct {
 	// holds the event of its last command (nil on other queues).
 	async bool
 	last  *lastEvent
+	// pin keeps the host memory of Download's non-blocking reads where it
+	// is until Wait's clFinish.
+	pin runtime.Pinner
 }
 
 // devTable is a small device buffer of ulongs and what it holds.
@@ -288,13 +291,21 @@ func (q *clQueue) Upload(dst exec.View, src []byte) error {
 }
 
 // Download implements exec.Queue with a blocking read.
+// Download implements exec.Queue: a non-blocking read, done by Wait, so
+// that the host stages the next chunk on another queue meanwhile
+// (exec.Info.Overlap).
 func (q *clQueue) Download(dst []byte, src exec.View) error {
-	return enqueueRead(q.q, dst, q.mem(src), int(src.Off))
+	if len(dst) > 0 {
+		q.pin.Pin(&dst[0])
+	}
+	return enqueueRead(q.q, dst, q.mem(src), int(src.Off), false)
 }
 
 // Wait implements exec.Queue: clFinish.
 func (q *clQueue) Wait() error {
-	return check("clFinish", q.q.Finish())
+	err := check("clFinish", q.q.Finish())
+	q.pin.Unpin()
+	return err
 }
 
 // Release implements exec.Queue.

@@ -10,6 +10,8 @@ import (
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
 	"github.com/gpudropout/dropout/dropouttest"
+	"github.com/gpudropout/dropout/gpu/internal/exec"
+	"github.com/gpudropout/dropout/kernels"
 )
 
 // TestMapHost checks calls on large host tensors on PoCL, whose memory is
@@ -59,6 +61,37 @@ func TestMapHost(t *testing.T) {
 		}
 		if err := dropouttest.Equal(y, wy); err != nil {
 			t.Errorf("%s: backward in place: %v", name, err)
+		}
+	}
+}
+
+// TestOverlapQueues checks that staged host tensors of several chunks run
+// on two queues where Info.Overlap is set (a GPU; forced here) and on one
+// where it is not (PoCL's default), with the reference's results.
+func TestOverlapQueues(t *testing.T) {
+	ref := cpu.NewReference()
+	const n = 10_000 // 10 chunks of 1024 float32
+	x := dropouttest.Data(dropout.Float32, n+1, 3).(dropout.Float32s)[1:]
+	want := make(dropout.Float32s, n)
+	p := dropout.Params{P: 0.3, Seed: 11, Mask: dropout.MaskBits}
+	wm := dropouttest.NewMask(p.Mask, n)
+	if err := ref.Forward(want, x, wm, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tune   func(*exec.Info)
+		queues int64
+	}{{overlap, 2}, {nil, 1}} {
+		b := openWith(t, dropout.Options{Device: pocl, MaxChunkBytes: 4096}, config{src: kernels.OpenCL, tune: c.tune})
+		y, m := make(dropout.Float32s, n+1)[1:], dropouttest.NewMask(p.Mask, n)
+		if err := b.Forward(y, x, m, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(dropouttest.Equal(y, want), dropouttest.Equal(m, wm)); err != nil {
+			t.Errorf("overlap %v: %v", c.tune != nil, err)
+		}
+		if got := b.dev.queues.Load(); got != c.queues {
+			t.Errorf("overlap %v: %d queues made, want %d", c.tune != nil, got, c.queues)
 		}
 	}
 }

@@ -199,6 +199,41 @@ func (e *Backend) begin() (*queue, error) {
 	}
 }
 
+// spare returns a second queue for q's call on an Info.Overlap device, if
+// one is idle or can be made now and the device has room for need more
+// bytes of staging buffers; nil otherwise (the call then runs on q alone).
+// end must follow a queue it returns.
+func (e *Backend) spare(q *queue, need int64) *queue {
+	if !e.info.Overlap || q.async {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || e.info.Memory > 0 && need > e.info.Memory-e.held {
+		return nil
+	}
+	if n := len(e.idle); n > 0 {
+		q2 := e.idle[n-1]
+		e.idle = e.idle[:n-1]
+		e.active++
+		return q2
+	}
+	if e.queues >= e.maxQ {
+		return nil
+	}
+	e.queues++
+	e.mu.Unlock()
+	dq, err := e.dev.NewQueue()
+	e.mu.Lock()
+	if err != nil {
+		e.queues--
+		e.maxQ = e.queues // the device has room for no more
+		return nil
+	}
+	e.active++
+	return &queue{q: dq, e: e}
+}
+
 // end ends a call: it drains what an error left queued, unpins the call's
 // buffers and returns the queue.
 func (e *Backend) end(q *queue) {

@@ -109,6 +109,14 @@ type Info struct {
 	// they own. Without it, data views of any type may start at any
 	// element and kernels write exactly their elements.
 	WordData bool
+	// Overlap is set where the operations of different queues run side by
+	// side, with each other and with the host (OpenCL's in-order queues:
+	// Upload returns once src is copied, Download and Launch run as the
+	// device goes). A call that stages host tensors in more than one chunk
+	// then alternates two queues, each with its own staging buffers, so
+	// that the host stages chunk k+1 on one while the device computes and
+	// downloads chunk k on the other.
+	Overlap bool
 	// DirectCopy is set where Upload, Download and Copy launches move any
 	// number of bytes at once, straight between host memory and device
 	// memory (OpenCL's clEnqueueWriteBuffer, clEnqueueReadBuffer and

@@ -53,7 +53,12 @@
 //     on the host, at most Options.MaxChunkBytes (DefaultChunkBytes when
 //     0) and MaxAlloc bytes; a call on device buffers only is otherwise
 //     one launch per kernel. Chunk c of the mask starts at byte lo/8
-//     (bits) or lo (bytes) and its stream at word Offset+lo;
+//     (bits) or lo (bytes) and its stream at word Offset+lo. On an
+//     Info.Overlap device, a call staging host data in several chunks
+//     takes a second queue when one is free (and the device has room for
+//     its staging buffers) and alternates the two, each finishing its
+//     chunk k-2 before it takes chunk k: the host stages one chunk while
+//     the device computes and downloads the other;
 //   - noise shapes: the whole mask is made first (MaskBits/MaskBytes into
 //     the mask tensor, or into a scratch bit mask without one) or, for
 //     backward, uploaded; then Apply kernels read it through the canonical
@@ -87,9 +92,11 @@
 // number of 32-bit words, and a mask view is one whose whole words are
 // its own, so kernels may load and store masks a word at a time. Uploads
 // into staging buffers are whole words (the last chunk of a byte mask is
-// padded with zeros); uploads straight into a buffer (Copy) are exact. A queue sees at most one chunk of host data between two Waits:
-// the executor waits after each chunk that moved host data, and once at
-// the end of a call on device buffers.
+// padded with zeros); uploads straight into a buffer (Copy) are exact. A
+// queue sees at most one chunk of host data between two Waits: the
+// executor waits after each chunk that moved host data (before the queue
+// takes its next chunk, on an Overlap device), and once at the end of a
+// call on device buffers.
 //
 // Errors wrap exactly one sentinel of package dropout; errors of the device
 // are returned as the device made them.

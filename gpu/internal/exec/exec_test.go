@@ -61,6 +61,9 @@ var configs = []struct {
 	// windows and element counts, 12 broadcast axes, 32-bit indices.
 	{"VulkanLike", exectest.Config{Queues: 1, MaxLaunchBytes: 4096, MaxLaunchElems: 96, ApplyMaxDims: 12, ApplyMaxElems: 1<<32 - 1},
 		dropout.Options{}, dropouttest.Config{Large: 1<<14 + 3, SkipClose: true}},
+	// OpenCL's shape: chunks of host tensors alternate two queues.
+	{"Overlap", exectest.Config{Overlap: true}, dropout.Options{MaxChunkBytes: 256},
+		dropouttest.Config{Large: 1<<12 + 3, SkipClose: true}},
 	// Vulkan without 16-bit storage: 16-bit data in whole 32-bit words,
 	// so 16-bit views off a word are staged.
 	{"WordData", exectest.Config{Queues: 1, MaxLaunchBytes: 4096, MaxLaunchElems: 96, WordData: true},

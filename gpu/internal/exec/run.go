@@ -38,6 +38,7 @@ type call struct {
 	biasHost []byte
 	es       int64 // element size
 	chunk    int64 // elements per chunk, a multiple of 32
+	host     bool  // some tensor is staged from or to the host
 	a        Args  // the arguments every launch shares
 	la       Args  // a launch's arguments (flat): here, not on the heap per chunk
 }
@@ -227,9 +228,9 @@ func (q *queue) newCall(pl driver.Plan, dst, src dropout.Tensor) (*call, error) 
 // of at most Options.MaxChunkBytes, while a call on device buffers only
 // is split where the device's launch limits need it.
 func (c *call) setChunk() {
-	host := c.y.mem == nil || c.x.mem == nil || c.pl.Mask != dropout.MaskNone && c.m.mem == nil ||
+	c.host = c.y.mem == nil || c.x.mem == nil || c.pl.Mask != dropout.MaskNone && c.m.mem == nil ||
 		c.pl.Residual && c.r.mem == nil
-	c.chunk = c.q.e.chunk(c.es, host)
+	c.chunk = c.q.e.chunk(c.es, c.host)
 }
 
 // Copy copies src into dst (same type and length): on the device between
@@ -441,8 +442,14 @@ func dims(pl *driver.Plan) []Dim {
 
 // chunks calls step over [0, n) in chunks. It waits after each chunk that
 // moved host data (so a queue holds at most one chunk of it at a time)
-// and at the end.
+// and at the end; on an Info.Overlap device, a call that stages host data
+// in more than one chunk alternates two queues instead (overlapped).
 func (c *call) chunks(n int64, step func(lo, hi int64) error) error {
+	if c.host && n > c.chunk {
+		if q2 := c.q.e.spare(c.q, 8*c.chunk*c.es); q2 != nil {
+			return c.overlapped(n, q2, step)
+		}
+	}
 	for lo := int64(0); lo < n; lo += c.chunk {
 		if err := step(lo, min(lo+c.chunk, n)); err != nil {
 			return err
@@ -455,6 +462,46 @@ func (c *call) chunks(n int64, step func(lo, hi int64) error) error {
 	}
 	if c.q.pending {
 		return c.q.wait()
+	}
+	return nil
+}
+
+// overlapped runs the chunks of chunks alternately on the call's queue
+// and q2: before a queue takes chunk k it finishes its chunk k-2 (whose
+// staging buffers chunk k reuses and whose downloads land then), so the
+// host stages one chunk while the device computes and downloads the other.
+// What the call queued before its chunks (a bias, a mask) is finished
+// first, since q2's chunks read it. q2 goes back to the pool at the end.
+func (c *call) overlapped(n int64, q2 *queue, step func(lo, hi int64) error) error {
+	q1 := c.q
+	defer func() {
+		c.q = q1
+		q1.e.end(q2) // drains what an error left queued on q2
+	}()
+	if q1.pending {
+		if err := q1.wait(); err != nil {
+			return err
+		}
+	}
+	qs := [2]*queue{q1, q2}
+	for k, lo := 0, int64(0); lo < n; k, lo = k+1, lo+c.chunk {
+		q := qs[k&1]
+		if q.pending {
+			if err := q.wait(); err != nil {
+				return err
+			}
+		}
+		c.q = q
+		if err := step(lo, min(lo+c.chunk, n)); err != nil {
+			return err
+		}
+	}
+	for _, q := range qs {
+		if q.pending {
+			if err := q.wait(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package exec_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/gpudropout/dropout"
@@ -448,6 +449,48 @@ func TestMapHost(t *testing.T) {
 		}
 		if err := dropouttest.Equal(y, wy); err != nil {
 			t.Errorf("WordData float16[%d]: %v", n, err)
+		}
+	}
+}
+
+// TestOverlapped checks that a call staging host tensors in several
+// chunks on an Overlap device runs them on two queues (waiting for each
+// queue only before it takes its next chunk), with the results of one
+// queue, and that a device with no second queue to spare runs on one.
+func TestOverlapped(t *testing.T) {
+	for _, c := range []struct {
+		queues, want int
+	}{{4, 2}, {1, 1}} {
+		var mu sync.Mutex
+		waits := 0
+		cfg := exectest.Config{Overlap: true, Queues: c.queues, Hook: func(op string) error {
+			if op == "Wait" {
+				mu.Lock()
+				waits++
+				mu.Unlock()
+			}
+			return nil
+		}}
+		b, d := newBackend(t, cfg, dropout.Options{MaxChunkBytes: 256})
+		ref, _ := newBackend(t, exectest.Config{}, dropout.Options{})
+		const n = 1000 // 16 chunks of 64 float32 elements
+		x := dropouttest.Data(dropout.Float32, n, 1)
+		bias := dropouttest.Data(dropout.Float32, 10, 2)
+		p := dropout.Params{P: 0.3, Seed: 3, Mask: dropout.MaskBits, Shape: []int{100, 10}}
+		y, m := dropouttest.Zeros(dropout.Float32, n), dropouttest.NewMask(p.Mask, n)
+		wy, wm := dropouttest.Zeros(dropout.Float32, n), dropouttest.NewMask(p.Mask, n)
+		err := errors.Join(dropout.ForwardFused(b, y, x, bias, x, m, p), dropout.ForwardFused(ref, wy, x, bias, x, wm, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(dropouttest.Equal(y, wy), dropouttest.Equal(m, wm)); err != nil {
+			t.Errorf("%d queues: %v", c.queues, err)
+		}
+		if got := d.Stats().Queues; got != c.want {
+			t.Errorf("%d queues: the call used %d, want %d", c.queues, got, c.want)
+		}
+		if c.want == 2 && waits > 16+4 { // one wait a chunk, a few around them
+			t.Errorf("%d queues: %d waits for 16 chunks", c.queues, waits)
 		}
 	}
 }

@@ -53,6 +53,9 @@ type Config struct {
 	// and the device an exec.HostMapper: its kernels then run on large
 	// host tensors in place.
 	MapHost bool
+	// Overlap sets exec.Info.Overlap: calls staging host tensors in
+	// several chunks alternate two queues.
+	Overlap bool
 	// NoAlpha, NoFused and NoRegions take alpha dropout, the fused op and
 	// regions out of the device's capabilities.
 	NoAlpha, NoFused, NoRegions bool
@@ -114,7 +117,7 @@ func (d *Device) Info() exec.Info {
 		DTypes: slices.Clone(c.DTypes), Queues: c.Queues,
 		MaxLaunchBytes: c.MaxLaunchBytes, MaxLaunchElems: c.MaxLaunchElems,
 		ApplyMaxDims: c.ApplyMaxDims, ApplyMaxElems: c.ApplyMaxElems, DirectCopy: c.DirectCopy,
-		WordData: c.WordData, HostMemory: c.MapHost,
+		WordData: c.WordData, HostMemory: c.MapHost, Overlap: c.Overlap,
 	}
 }
 
@@ -236,6 +239,7 @@ type Stats struct {
 	Held     int64 // bytes allocated now
 	Mems     int   // allocations now (mapped host memory included)
 	Maps     int   // host tensors mapped so far
+	Queues   int   // queues made and not released
 }
 
 // Stats returns the device's counts so far.
@@ -247,7 +251,7 @@ func (d *Device) Stats() Stats {
 		}
 	}
 	d.mu.Lock()
-	s.Held, s.Mems, s.Maps = d.held, len(d.mems), d.maps
+	s.Held, s.Mems, s.Maps, s.Queues = d.held, len(d.mems), d.maps, d.queues
 	d.mu.Unlock()
 	return s
 }
