@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpudropout/dropout"
 	"github.com/gpudropout/dropout/cpu"
+	"github.com/gpudropout/dropout/driver"
 	"github.com/gpudropout/dropout/dropouttest"
 	"github.com/gpudropout/dropout/gpu/vulkan/internal/vkx"
 )
@@ -161,7 +162,7 @@ func testInteropWrap(t *testing.T, pr *program) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				copy(xb.Host()[off*es:], tensorBytes(x))
+				copy(xb.Host()[off*es:], hostBytes(x))
 				var mask dropout.Tensor
 				wm := dropouttest.NewMask(f, n)
 				if f != dropout.MaskNone {
@@ -176,7 +177,7 @@ func testInteropWrap(t *testing.T, pr *program) {
 				if err := ref.Forward(want, x, wm, p); err != nil {
 					t.Fatal(err)
 				}
-				if got := yb.Host()[off*es : (off+n)*es]; string(got) != string(tensorBytes(want)) {
+				if got := yb.Host()[off*es : (off+n)*es]; string(got) != string(hostBytes(want)) {
 					t.Errorf("%s: the wrapped output differs from the reference", name)
 				}
 				if f != dropout.MaskNone {
@@ -192,21 +193,6 @@ func testInteropWrap(t *testing.T, pr *program) {
 			}
 		}
 	}
-}
-
-// tensorBytes returns the bytes of a host tensor.
-func tensorBytes(x dropout.Tensor) []byte {
-	switch v := x.(type) {
-	case dropout.Float32s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
-	case dropout.Float64s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 8*len(v))
-	case dropout.Float16s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 2*len(v))
-	case dropout.BFloat16s:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 2*len(v))
-	}
-	panic(fmt.Sprintf("tensorBytes of %T", x))
 }
 
 // testInteropNative hands the VkBuffer of the backend's buffers and views
@@ -594,4 +580,10 @@ func testNewBackendErrors(t *testing.T, pr *program) {
 	if _, err := NewBackend(bad, dropout.Options{}); err == nil {
 		t.Error("NewBackend with no device: no error")
 	}
+}
+
+// hostBytes returns the bytes of a host tensor.
+func hostBytes(t dropout.Tensor) []byte {
+	b, _ := driver.RawBytes(t)
+	return b
 }

@@ -41,16 +41,13 @@ func (u *Buffer) Len() int { return u.n }
 
 // Mem returns the buffer's device memory, nil once it is freed. The
 // memory stays valid while no Release or Close can run. For a view or a
-// wrapped buffer, element 0 is at byte Offset of it.
+// wrapped buffer, element 0 is further on: Native says where.
 func (u *Buffer) Mem() Mem {
 	r := u.root
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.mem
 }
-
-// Offset returns the byte offset of element 0 in Mem.
-func (u *Buffer) Offset() int64 { return u.off }
 
 // Write copies the host tensor src into the buffer.
 func (u *Buffer) Write(src dropout.Tensor) error { return u.e.Copy(u, src) }
@@ -183,6 +180,17 @@ func Wrap(e *Backend, m Mem, size, off int64, dt dropout.DType, n int) (*Buffer,
 	}
 	e.bufs[u] = struct{}{}
 	return u, nil
+}
+
+// Extent implements driver.Extenter: the bytes of its memory the buffer
+// covers, so that driver.CheckOverlap (NewPlan's) sees that views and
+// wraps of one memory share it. A released or closed buffer has none: the
+// call reports that itself.
+func (u *Buffer) Extent() (driver.Extent, bool) {
+	if u.live() != nil {
+		return driver.Extent{}, false
+	}
+	return driver.Extent{Mem: u.root.Mem(), Lo: u.off, Hi: u.off + int64(u.n)*int64(u.dt.Size())}, true
 }
 
 // Native returns the memory of t, a Buffer of e (made by Alloc, Wrap or

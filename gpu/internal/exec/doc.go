@@ -41,8 +41,9 @@
 //     off a word, or whose last word is another view's; 16-bit data off
 //     a word on an Info.WordData device), the call stages the view
 //     through a staging buffer with Copy launches in and out. Operands
-//     that share memory must be the same tensor where aliasing is allowed
-//     (dst as x or the residual) or disjoint: otherwise ErrOverlap;
+//     that share memory must be the same tensor or disjoint, otherwise
+//     ErrOverlap: driver.CheckOverlap, which sees buffers through their
+//     Extent (the same Mem and bytes for views and wraps of one memory);
 //   - asynchronous calls (ForwardOn, BackwardOn, ForwardFusedOn, CopyOn)
 //     queue a call on a Queue the device made over the caller's own queue
 //     or command buffer and return without a Wait: buffers only, no

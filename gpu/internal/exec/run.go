@@ -98,9 +98,7 @@ func (q *queue) run(dst, src, bias, resid, mask dropout.Tensor, p dropout.Params
 			return err
 		}
 	}
-	if err := c.place(&b); err != nil {
-		return err
-	}
+	c.place(&b)
 	if err := c.mapHost(&b); err != nil {
 		return err
 	}
@@ -251,14 +249,14 @@ func (q *queue) copyCall(dst, src dropout.Tensor) error {
 	if err := driver.CheckCopy(dst, src); err != nil {
 		return err
 	}
+	if err := driver.CheckOverlap([]string{"dst", "src"}, []dropout.Tensor{dst, src}); err != nil {
+		return err
+	}
 	if src.DType().Size() == 0 {
 		return fmt.Errorf("%w: copy of %v", dropout.ErrDType, src.DType())
 	}
 	c, err := q.newCall(driver.Plan{DType: src.DType(), N: src.Len()}, dst, src)
 	if err != nil {
-		return err
-	}
-	if err := c.disjoint(&operand{}); err != nil {
 		return err
 	}
 	c.setChunk()
@@ -576,15 +574,12 @@ func (c *call) down(o operand, v View, lo, hi int64) error {
 	return c.q.download(o.host[lo:hi], v)
 }
 
-// place checks how the call's operands share memory (ErrOverlap unless
-// the same tensor where aliasing is allowed, or disjoint) and marks the
-// buffers the device cannot address in place for staging: a mask whose
-// whole words a kernel touches are not its own, and, on a WordData device,
-// 16-bit data off whole words. b is a fused call's bias.
-func (c *call) place(b *operand) error {
-	if err := c.disjoint(b); err != nil {
-		return err
-	}
+// place marks the buffers the device cannot address in place for
+// staging: a mask whose whole words a kernel touches are not its own, and,
+// on a WordData device, 16-bit data off whole words. b is a fused call's
+// bias. (How operands share memory, driver.NewPlan has checked: Buffer's
+// Extent.)
+func (c *call) place(b *operand) {
 	if c.pl.Mask != dropout.MaskNone && c.m.mem != nil {
 		c.m.stage = !c.m.words(MaskWords(c.pl.Mask, int64(c.pl.MaskN)))
 	}
@@ -593,32 +588,4 @@ func (c *call) place(b *operand) error {
 			o.stage = o.mem != nil && !o.words(roundUp4(o.n))
 		}
 	}
-	return nil
-}
-
-// disjoint returns an error wrapping ErrOverlap when two of the call's
-// buffers share bytes without being the same tensor where that is allowed:
-// one input twice, or dst in place of x or the residual.
-func (c *call) disjoint(b *operand) error {
-	type op struct {
-		o    *operand
-		name string
-	}
-	ops := []op{{&c.y, "dst"}, {&c.x, "x"}, {&c.m, "mask"}, {&c.r, "residual"}, {b, "bias"}}
-	for i, u := range ops {
-		for _, w := range ops[i+1:] {
-			o, p := u.o, w.o
-			if o.mem == nil || o.mem != p.mem || o.n == 0 || p.n == 0 || o.off >= p.off+p.n || p.off >= o.off+o.n {
-				continue
-			}
-			written := u.name == "dst" || u.name == "mask" || w.name == "mask"
-			inPlace := u.name == "dst" && (w.name == "x" || w.name == "residual")
-			if o.off == p.off && o.n == p.n && (!written || inPlace) {
-				continue // one input twice, or dst in place of x or the residual
-			}
-			return fmt.Errorf("%w: %s (bytes [%d, %d)) and %s (bytes [%d, %d)) of one %s buffer", dropout.ErrOverlap,
-				u.name, o.off, o.off+o.n, w.name, p.off, p.off+p.n, c.q.e.name)
-		}
-	}
-	return nil
 }
