@@ -308,6 +308,10 @@ func (q *clQueue) Wait() error {
 	return err
 }
 
+// Flush implements exec.Flusher: clFlush, so that a driver that batches
+// commands (NVIDIA's does) starts a chunk's while the host stages the next.
+func (q *clQueue) Flush() error { return check("clFlush", q.q.Flush()) }
+
 // Release implements exec.Queue.
 func (q *clQueue) Release() error {
 	err := q.Wait()

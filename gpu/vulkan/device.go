@@ -52,6 +52,9 @@ type config struct {
 	// heapLimit, when non-zero, replaces the size of every memory heap and
 	// the device memory the executor counts against (a small device).
 	heapLimit uint64
+	// overlap turns on what a discrete GPU has (exec.Info.Overlap): host
+	// tensors of several chunks alternate two queues.
+	overlap bool
 }
 
 // maxWorkers bounds the calls that record and submit at the same time
@@ -146,6 +149,9 @@ func initDevice(in *vkx.Instance, m *vkx.Manager, i int, cfg config) (_ *vkDevic
 		DTypes:     dtypes(phys),
 		Queues:     maxWorkers(),
 		HostMemory: phys.Type == vkx.CPU,
+		// A GPU's submissions run while the host stages the next chunk;
+		// lavapipe's run on the same two cores as the staging copies.
+		Overlap: phys.Type != vkx.CPU || cfg.overlap,
 		// 16-bit data is packed two to a 32-bit word (no 16-bit storage
 		// feature): the shaders see 16-bit views on whole words only.
 		WordData:       true,

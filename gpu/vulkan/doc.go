@@ -47,7 +47,15 @@
 // words. Host tensors go through a host-visible staging area (uploads are
 // copied into it at once, downloads copied out after the fence) and the
 // executor's device-local staging buffers; Buffers from Alloc are
-// device-local and used in place. Every VkResult is checked in one place
+// device-local and used in place. On a GPU (not lavapipe), a call staging
+// host tensors in several chunks alternates two queues: each chunk's
+// commands are submitted without a wait (Flush) while the host copies the
+// next chunk into the other queue's staging area, and a queue waits on its
+// fence only before it takes its next chunk. The submissions go to the one
+// compute queue in order, each starting after the commands before it (its
+// leading barrier), so what overlaps is the host's staging with the
+// device's work, not two chunks on the device; a dedicated transfer queue
+// is not used. Every VkResult is checked in one place
 // (vkx's check): errors name the Vulkan function and the result, and
 // VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_OUT_OF_DEVICE_MEMORY and
 // VK_ERROR_OUT_OF_POOL_MEMORY wrap dropout.ErrOutOfMemory, once.

@@ -135,8 +135,22 @@ func (q *vkQueue) Wait() error {
 	return q.d.validated(q.flush())
 }
 
-// flush submits what is recorded and waits for it, then copies the
-// downloads out of the staging area, which is free again.
+// Flush implements exec.Flusher: it submits what is recorded without
+// waiting, so that the device runs it while the executor stages the next
+// chunk on another queue. The downloads land, and the staging area is
+// free again, at Wait.
+func (q *vkQueue) Flush() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.seq.Flush(); err != nil {
+		return q.failed(err)
+	}
+	return nil
+}
+
+// flush submits what is recorded and waits for it (and for what Flush
+// submitted), then copies the downloads out of the staging area, which is
+// free again.
 func (q *vkQueue) flush() error {
 	err := q.seq.Submit()
 	if err == nil {

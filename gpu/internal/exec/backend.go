@@ -329,6 +329,15 @@ func (q *queue) launch(k Kernel, a *Args) error {
 	return q.q.Launch(k, a)
 }
 
+// flush starts what q queued without waiting for it, where the device's
+// queue holds commands until told (Flusher).
+func (q *queue) flush() error {
+	if f, ok := q.q.(Flusher); ok && q.pending && !q.async {
+		return f.Flush()
+	}
+	return nil
+}
+
 // wait waits for what q queued; an asynchronous call never waits (it moves
 // no host data and uses no staging buffer, so nothing on the host depends
 // on its commands having run).

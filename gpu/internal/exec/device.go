@@ -58,6 +58,16 @@ type Queue interface {
 	Release() error
 }
 
+// Flusher is implemented by a Queue that holds what is queued until it is
+// told to start it (a Vulkan command sequence is submitted at Wait; an
+// OpenCL queue may batch commands until clFlush). Flush starts what is
+// queued and returns without waiting for it; Wait still waits for it, and
+// Download's dst is written then. On an Info.Overlap device the executor
+// flushes each chunk of a call it spreads over two queues.
+type Flusher interface {
+	Flush() error
+}
+
 // HostMapper is implemented by a Device whose memory is the host's
 // (Info.HostMemory) and that can use host memory in place as device memory
 // (OpenCL's CL_MEM_USE_HOST_PTR on PoCL). The executor then runs a call on

@@ -58,8 +58,10 @@
 //     Info.Overlap device, a call staging host data in several chunks
 //     takes a second queue when one is free (and the device has room for
 //     its staging buffers) and alternates the two, each finishing its
-//     chunk k-2 before it takes chunk k: the host stages one chunk while
-//     the device computes and downloads the other;
+//     chunk k-2 before it takes chunk k and flushing chunk k once queued
+//     (Flusher: a Vulkan queue submits it then, an OpenCL queue calls
+//     clFlush): the host stages one chunk while the device computes and
+//     downloads the other;
 //   - noise shapes: the whole mask is made first (MaskBits/MaskBytes into
 //     the mask tensor, or into a scratch bit mask without one) or, for
 //     backward, uploaded; then Apply kernels read it through the canonical

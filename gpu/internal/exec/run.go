@@ -466,8 +466,9 @@ func (c *call) chunks(n int64, step func(lo, hi int64) error) error {
 
 // overlapped runs the chunks of chunks alternately on the call's queue
 // and q2: before a queue takes chunk k it finishes its chunk k-2 (whose
-// staging buffers chunk k reuses and whose downloads land then), so the
-// host stages one chunk while the device computes and downloads the other.
+// staging buffers chunk k reuses and whose downloads land then), and it
+// flushes chunk k once queued (Flusher), so the host stages one chunk
+// while the device computes and downloads the other.
 // What the call queued before its chunks (a bias, a mask) is finished
 // first, since q2's chunks read it. q2 goes back to the pool at the end.
 func (c *call) overlapped(n int64, q2 *queue, step func(lo, hi int64) error) error {
@@ -491,6 +492,9 @@ func (c *call) overlapped(n int64, q2 *queue, step func(lo, hi int64) error) err
 		}
 		c.q = q
 		if err := step(lo, min(lo+c.chunk, n)); err != nil {
+			return err
+		}
+		if err := q.flush(); err != nil { // the device starts it while the host stages the next
 			return err
 		}
 	}

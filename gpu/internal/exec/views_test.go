@@ -492,5 +492,11 @@ func TestOverlapped(t *testing.T) {
 		if c.want == 2 && waits > 16+4 { // one wait a chunk, a few around them
 			t.Errorf("%d queues: %d waits for 16 chunks", c.queues, waits)
 		}
+		// Each chunk on two queues is flushed once queued (so that a
+		// Vulkan device runs it while the host stages the next); on one
+		// queue, the waits suffice.
+		if got, want := d.Stats().Flushes, map[int]int64{2: 16, 1: 0}[c.want]; got != want {
+			t.Errorf("%d queues: %d flushes, want %d", c.queues, got, want)
+		}
 	}
 }

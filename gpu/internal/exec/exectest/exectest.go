@@ -80,6 +80,7 @@ type Device struct {
 	maps     int // host tensors mapped (MapHost)
 	launches [exec.Zero + 1]atomic.Int64
 	waits    atomic.Int64
+	flushes  atomic.Int64
 }
 
 type mem struct {
@@ -236,6 +237,7 @@ func (d *Device) Check() error {
 type Stats struct {
 	Launches map[exec.Kernel]int64
 	Waits    int64
+	Flushes  int64 // Flush calls (exec.Flusher)
 	Held     int64 // bytes allocated now
 	Mems     int   // allocations now (mapped host memory included)
 	Maps     int   // host tensors mapped so far
@@ -244,7 +246,7 @@ type Stats struct {
 
 // Stats returns the device's counts so far.
 func (d *Device) Stats() Stats {
-	s := Stats{Launches: map[exec.Kernel]int64{}, Waits: d.waits.Load()}
+	s := Stats{Launches: map[exec.Kernel]int64{}, Waits: d.waits.Load(), Flushes: d.flushes.Load()}
 	for k := range d.launches {
 		if n := d.launches[k].Load(); n > 0 {
 			s.Launches[exec.Kernel(k)] = n
@@ -348,6 +350,17 @@ func (q *queue) Launch(k exec.Kernel, a *exec.Args) error {
 	}
 	q.d.launches[k].Add(1)
 	q.ops = append(q.ops, func() error { return q.d.run(k, &b) })
+	return nil
+}
+
+// Flush implements exec.Flusher. It runs nothing (operations run at
+// Wait, which a device's Flush allows) and counts (Stats.Flushes).
+func (q *queue) Flush() error {
+	if err := q.enter("Flush"); err != nil {
+		return err
+	}
+	defer q.exit()
+	q.d.flushes.Add(1)
 	return nil
 }
 

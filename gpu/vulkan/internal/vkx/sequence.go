@@ -38,6 +38,9 @@ type Sequence struct {
 	dpool vk.DescriptorPool
 	sets  int                         // sets allocated from dpool
 	cache map[setKey]vk.DescriptorSet // the sets, by their bindings
+	// inflight is set from Flush to Finish: the command buffer is
+	// submitted and its fence not yet waited on.
+	inflight bool
 }
 
 // rec records commands into a command buffer, each ordered after the
@@ -83,11 +86,13 @@ func (m *Manager) NewSequence(l *Layout) (*Sequence, error) {
 	return s, nil
 }
 
-// Destroy destroys the sequence's objects; no submission may be pending.
+// Destroy destroys the sequence's objects, after waiting for a flushed
+// submission.
 func (s *Sequence) Destroy() {
 	if s == nil || s.m == nil {
 		return
 	}
+	s.Finish() // its error does not matter: the objects go either way
 	dev := s.m.dev
 	if s.dpool != nil {
 		vk.DestroyDescriptorPool(dev, s.dpool, nil)
@@ -110,6 +115,9 @@ func (s *Sequence) begin() error {
 	if s.started {
 		s.order()
 		return nil
+	}
+	if err := s.Finish(); err != nil { // the command buffer is free again
+		return err
 	}
 	if err := check("vkBeginCommandBuffer", beginCommandBuffer(s.cmd, vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit))); err != nil {
 		return err
@@ -162,6 +170,9 @@ func (s *Sequence) Bind(r [Bindings]Range) (Set, error) {
 	if s.sets >= SetsPerSubmit {
 		if s.started {
 			return Set{}, ErrSetsFull
+		}
+		if err := s.Finish(); err != nil { // a flushed submission may use the sets
+			return Set{}, err
 		}
 		if err := s.resetSets(); err != nil {
 			return Set{}, err
@@ -279,8 +290,21 @@ func (s *rec) Barrier() {
 
 // Submit ends recording, submits the commands, waits for them on the
 // fence and makes their writes to staging buffers and imported host
-// memory visible to the host. With nothing recorded it does nothing.
+// memory visible to the host: Flush, then Finish. With nothing recorded it
+// only finishes a flushed submission.
 func (s *Sequence) Submit() error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	return s.Finish()
+}
+
+// Flush ends recording and submits the commands without waiting for them:
+// the device runs them while the host goes on (with another sequence, say).
+// Finish, Submit or the next command recorded waits for them; their writes
+// to staging buffers and imported host memory are visible to the host
+// after that wait. With nothing recorded it does nothing.
+func (s *Sequence) Flush() error {
 	if !s.started {
 		return nil
 	}
@@ -296,6 +320,17 @@ func (s *Sequence) Submit() error {
 		s.resetSets()
 		return err
 	}
+	s.inflight = true
+	return nil
+}
+
+// Finish waits for the submission of Flush, if one is in flight, and
+// makes the sequence's command buffer ready to record again.
+func (s *Sequence) Finish() error {
+	if !s.inflight {
+		return nil
+	}
+	s.inflight = false
 	if err := s.m.waitFence(s.fence); err != nil {
 		return err
 	}
