@@ -24,6 +24,9 @@ func TestSPIRVFresh(t *testing.T) {
 			if s.F64 {
 				args = append(args, "-DF64")
 			}
+			if s.Subgroup {
+				args = append(args, "-DSUBGROUP")
+			}
 			args = append(args, "-o", out, filepath.Join("glsl", s.Source))
 			if msg, err := exec.Command(glslc, args...).CombinedOutput(); err != nil {
 				t.Fatalf("glslc %v: %v\n%s", args, err, msg)

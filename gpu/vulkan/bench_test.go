@@ -115,33 +115,56 @@ func BenchmarkMaskFormats(b *testing.B) {
 	be := openBench(b)
 	for _, n := range []int{4096, 1 << 24} {
 		for _, f := range []dropout.MaskFormat{dropout.MaskNone, dropout.MaskBits, dropout.MaskBytes} {
-			b.Run(fmt.Sprintf("%v/n=%d", f, n), func(b *testing.B) {
-				x, y := benchBuffer(b, be, n), benchBuffer(b, be, n)
-				var m dropout.Tensor
-				if f != dropout.MaskNone {
-					m = benchBufferOf(b, be, dropout.Uint8, f.Bytes(n))
-				}
-				p := dropout.Params{P: 0.1, Seed: 1, Mask: f}
-				// One call outside the timing: the first builds the
-				// pipeline (the driver compiles the shader), which
-				// -benchtime=Nx would otherwise count.
-				if err := be.Forward(y, x, m, p); err != nil {
-					b.Fatal(err)
-				}
-				report(b, n)
-				cpu0 := cpuTime()
-				for b.Loop() {
-					if err := be.Forward(y, x, m, p); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
-				// The process's CPU time (the driver's threads included)
-				// per call: steadier than the wall time on a loaded host.
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-			})
+			b.Run(fmt.Sprintf("%v/n=%d", f, n), func(b *testing.B) { benchForward(b, be, n, f) })
 		}
 	}
+}
+
+// BenchmarkBitsLayout measures forward float32 dropout writing a bit mask
+// (device buffers, 2^24 elements) with the device's own kernel layout and
+// with a GPU's forced (config.layout): on lavapipe, whether the GPU's
+// (one quad per invocation, mask words from 8 invocations' nibbles) would
+// pay there too.
+func BenchmarkBitsLayout(b *testing.B) {
+	for _, l := range []struct {
+		name string
+		knob layoutKnob
+	}{{"device", layoutDevice}, {"GPUSubgroup", layoutGPU}, {"GPUShared", layoutShared}} {
+		b.Run(l.name, func(b *testing.B) {
+			be, err := open(dropout.Options{}, config{layout: l.knob})
+			dropouttest.Require(b, "Vulkan device", err)
+			b.Cleanup(func() { be.Close() }) // after benchForward's buffers
+			benchForward(b, be, 1<<24, dropout.MaskBits)
+		})
+	}
+}
+
+// benchForward measures forward float32 dropout of n elements on device
+// buffers, writing a mask of format f (a device buffer too).
+func benchForward(b *testing.B, be *Backend, n int, f dropout.MaskFormat) {
+	x, y := benchBuffer(b, be, n), benchBuffer(b, be, n)
+	var m dropout.Tensor
+	if f != dropout.MaskNone {
+		m = benchBufferOf(b, be, dropout.Uint8, f.Bytes(n))
+	}
+	p := dropout.Params{P: 0.1, Seed: 1, Mask: f}
+	// One call outside the timing: the first builds the pipeline (the
+	// driver compiles the shader), which -benchtime=Nx would otherwise
+	// count.
+	if err := be.Forward(y, x, m, p); err != nil {
+		b.Fatal(err)
+	}
+	report(b, n)
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if err := be.Forward(y, x, m, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	// The process's CPU time (the driver's threads included) per call:
+	// steadier than the wall time on a loaded host.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkEmptyDispatch measures the floor of a synchronous call: one

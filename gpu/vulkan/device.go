@@ -55,6 +55,9 @@ type config struct {
 	// overlap turns on what a discrete GPU has (exec.Info.Overlap): host
 	// tensors of several chunks alternate two queues.
 	overlap bool
+	// layout, when set, replaces the kernel layout the device's type
+	// chooses (newLimits): a GPU's on lavapipe, with or without subgroups.
+	layout layoutKnob
 }
 
 // maxWorkers bounds the calls that record and submit at the same time
@@ -95,6 +98,8 @@ var modules = []struct {
 }{
 	{"dropout", []uint32{modeGenNone, modeGenBits, modeGenBytes, modeReadBits, modeReadBytes}, false},
 	{"dropout_f64", []uint32{modeGenNone, modeGenBits, modeGenBytes, modeReadBits, modeReadBytes}, true},
+	{"dropout_sg", []uint32{modeGenBits}, false},
+	{"dropout_f64_sg", []uint32{modeGenBits}, true},
 	{"mask", []uint32{modeBits, modeBytes}, false},
 	{"apply", []uint32{modeBits, modeBytes}, false},
 	{"apply_f64", []uint32{modeBits, modeBytes}, true},
@@ -143,7 +148,7 @@ func initDevice(in *vkx.Instance, m *vkx.Manager, i int, cfg config) (_ *vkDevic
 			d.mods[algKey{module: p.module, mode: mode}] = true
 		}
 	}
-	d.lim = newLimits(phys, d.m.MaxInvocations())
+	d.lim = newLimits(phys, d.m.MaxInvocations(), cfg.layout)
 	d.info = exec.Info{
 		DeviceInfo: deviceInfo(i, phys),
 		DTypes:     dtypes(phys),

@@ -14,7 +14,9 @@ import (
 
 // This file maps the executor's kernels onto the shaders of kernels/glsl:
 //
-//	GenNone, GenBits, GenBytes   dropout(_f64) mode 0, 1, 2
+//	GenNone, GenBits, GenBytes   dropout(_f64) mode 0, 1, 2; GenBits on a
+//	                             GPU whose subgroups have shuffles (limits.subgroup):
+//	                             dropout(_f64)_sg mode 1
 //	ReadBits, ReadBytes          dropout(_f64) mode 3, 4
 //	MaskBits, MaskBytes          mask mode 1, 2; no data; Args.Words in push constants
 //	ApplyBits, ApplyBytes        apply(_f64) mode 1, 2; the dims in the push
@@ -67,8 +69,11 @@ func (d *vkDevice) dispatch(r recorder, k exec.Kernel, a *exec.Args, full func()
 	switch k {
 	case exec.GenNone, exec.GenBits, exec.GenBytes, exec.ReadBits, exec.ReadBytes:
 		key.module, key.mode, inv = "dropout"+f64, dropoutModes[k], runs((n+3)/4, d.lim.run) // quads
-		if k == exec.GenBits {
+		switch {
+		case k == exec.GenBits && d.lim.run > 1:
 			inv = (n + 31) / 32 // mask words
+		case k == exec.GenBits && d.lim.subgroup:
+			key.module += "_sg"
 		}
 	case exec.MaskBits, exec.MaskBytes:
 		key.module, key.mode, key.dt, inv, data = "mask", modeBits, 0, (n+31)/32, false
@@ -163,9 +168,30 @@ type limits struct {
 	align    uint64 // where a binding's window may start (minStorageBufferOffsetAlignment, at least 16 for 16-byte loads)
 	invCap   uint64 // the invocations a dispatch uses at most: enough to fill the device
 	run      uint32 // quads per work item (the shaders' RUN)
+	// subgroup: GEN_BITS with RUN = 1 assembles mask words with subgroup
+	// operations (dropout_sg), not in shared memory.
+	subgroup bool
 }
 
-func newLimits(d vkx.PhysicalDevice, maxInv uint64) limits {
+// layoutKnob is a test knob (config.layout) that overrides what
+// newLimits chooses from the device's type.
+type layoutKnob int
+
+const (
+	layoutDevice layoutKnob = iota // what the device is: a GPU or a CPU implementation
+	layoutGPU                      // a GPU's: RUN = 1, subgroups where the device has them
+	layoutShared                   // a GPU's, with GEN_BITS words assembled in shared memory
+)
+
+// subgroupBits reports whether the device's subgroups can assemble
+// GEN_BITS mask words (dropout_sg): shuffles in compute shaders, and
+// subgroups of 8k invocations that tile the 64-invocation work groups.
+func subgroupBits(s vkx.Subgroup) bool {
+	const need = vkx.SubgroupBasic | vkx.SubgroupShuffle
+	return s.Compute && s.Operations&need == need && s.Size >= 8 && s.Size <= vkx.WorkGroup && vkx.WorkGroup%s.Size == 0 && s.Size%8 == 0
+}
+
+func newLimits(d vkx.PhysicalDevice, maxInv uint64, knob layoutKnob) limits {
 	l := limits{
 		maxRange: uint64(d.Limits.MaxStorageBufferRange),
 		align:    max(d.Limits.MinStorageOffsetAlign, 16),
@@ -181,8 +207,14 @@ func newLimits(d vkx.PhysicalDevice, maxInv uint64) limits {
 	// consecutive quads per step: with one quad per step, forward without a
 	// mask (one Philox block per step) ran at half the speed of a bit mask
 	// (32 elements per step).
+	//
+	// GEN_BITS on a GPU also gives each invocation one quad, and 8
+	// neighbouring invocations assemble a mask word from their nibbles (32
+	// elements per invocation would put neighbouring invocations' 16-byte
+	// accesses 128 bytes apart); lavapipe's invocations own whole words.
 	l.invCap, l.run = min(maxInv, 1<<22), 1
-	if d.Type == vkx.CPU {
+	l.subgroup = knob != layoutShared && subgroupBits(d.Subgroup)
+	if d.Type == vkx.CPU && knob == layoutDevice {
 		l.invCap, l.run = 256*vkx.WorkGroup, 8
 	}
 	return l

@@ -145,8 +145,12 @@
 // element otherwise (views, and wrapped buffers, start at any element of
 // their memory; the test is uniform over the dispatch), one word of a byte mask, and the Philox block of its
 // stream words (two blocks when the offset is not a multiple of 4). With a
-// bit mask an invocation owns 32 elements (one mask word). No two
-// invocations write the same word; 16-bit data views start on a whole
+// bit mask, on a CPU implementation (lavapipe) an invocation owns 32
+// elements (one mask word); on a GPU it owns a quad, as without a mask, and
+// 8 neighbouring invocations assemble each mask word (subgroup shuffles
+// where the device has them with a subgroup size of 8 to 64, shared memory
+// and a barrier otherwise), which one of them writes. No two invocations
+// write the same word; 16-bit data views start on a whole
 // 32-bit word (exec.Info.WordData: the executor stages other 16-bit views
 // through scratch buffers with copies), and a launch that ends inside a
 // word keeps the word's other half. 16-bit values are widened and rounded to nearest even with integer

@@ -14,3 +14,6 @@ done
 for s in dropout apply; do
 	$GLSLC $FLAGS -DF64 -o "${s}_f64.spv" "$s.comp"
 done
+# GEN_BITS with subgroup operations (dropout.comp, SUBGROUP)
+$GLSLC $FLAGS -DSUBGROUP -o dropout_sg.spv dropout.comp
+$GLSLC $FLAGS -DF64 -DSUBGROUP -o dropout_f64_sg.spv dropout.comp

@@ -11,16 +11,78 @@
 // Item t owns elements 4t .. 4t+3: one 16-byte access of float32 data,
 // one mask byte word, and the Philox block of their stream words (two
 // blocks where the call's offset is not a multiple of 4); an invocation
-// runs RUN consecutive items per grid-stride step. GEN_BITS lets
-// invocation t own the 32 elements of mask word t.
+// runs RUN consecutive items per grid-stride step. GEN_BITS on a CPU
+// implementation (RUN > 1) lets invocation t own the 32 elements of mask
+// word t; on a GPU (RUN = 1) invocation t owns quad t as in the other
+// modes, and each mask word is assembled from the nibbles of the 8
+// neighbouring invocations that own its quads (bitsQuads): in shared
+// memory, or with subgroup shuffles in the module built with -DSUBGROUP
+// (dropout_sg, which has GEN_BITS only; the host uses it where the
+// device's subgroups have 8k <= 64 invocations and shuffles in compute
+// shaders).
 //
 // Build with -DF64 for float64 data.
 #extension GL_GOOGLE_include_directive : require
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0u;
 
 #include "common.glsl"
 #include "elem.glsl"
+
+#ifndef SUBGROUP
+shared uint nibbles[WG]; // bitsQuads: invocation i's nibble, in place
+#endif
+
+// bitsQuads runs GEN_BITS with one quad per invocation (RUN = 1): quad t
+// of the call is invocation t's, whose keep bits are nibble t & 7 of mask
+// word t >> 3. A work group covers 64 consecutive quads (8 mask words) per
+// step of the grid-stride loop, whose trip count is the same for all its
+// invocations (the barriers and subgroup operations need every one).
+void bitsQuads() {
+    uint nq = (pc.count + 3u) >> 2;
+#ifdef SUBGROUP
+    // lanes 8c .. 8c+7 of a subgroup hold the quads of one mask word; the
+    // host uses this module where subgroups of 8k invocations tile the
+    // work group, so that local runs over 0 .. WG-1
+    uint local = gl_SubgroupID * gl_SubgroupSize + gl_SubgroupInvocationID;
+#else
+    uint local = gl_LocalInvocationIndex;
+#endif
+    uint first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG;
+    for (uint base = first; base < nq; base += stride()) {
+        uint t = base + local;
+        uint nib = 0u;
+        if (t < nq) {
+            uint e0 = 4u * t;
+            uint cnt = min(4u, pc.count - e0);
+            nib = keep4(t, cnt); // padding bits are zero
+            quad(e0, cnt, nib);
+        }
+        uint part = nib << (4u * (t & 7u));
+#ifdef SUBGROUP
+        // OR over lanes 8c .. 8c+7: a butterfly of lane ^ 1, 2, 4
+        uint word = part | subgroupShuffleXor(part, 1u);
+        word |= subgroupShuffleXor(word, 2u);
+        word |= subgroupShuffleXor(word, 4u);
+#else
+        nibbles[local] = part;
+        barrier();
+        uint word = 0u;
+        if ((local & 7u) == 0u) {
+            [[unroll]] for (uint i = 0u; i < 8u; i++) {
+                word |= nibbles[local + i];
+            }
+        }
+        barrier(); // the next step's nibbles replace these
+#endif
+        if ((t & 7u) == 0u && t < nq) {
+            m[pc.mBase + (t >> 3)] = word;
+        }
+    }
+}
 
 void item(uint t) {
     if (MODE == 1u) {
@@ -50,6 +112,14 @@ void item(uint t) {
 }
 
 void main() {
+#ifdef SUBGROUP
+    bitsQuads();
+}
+#else
+    if (MODE == 1u && RUN == 1u) {
+        bitsQuads();
+        return;
+    }
     if (MODE == 1u) {
         uint n = (pc.count + 31u) >> 5;
         for (uint t = invocation(); t < n; t += stride()) {
@@ -90,3 +160,4 @@ void main() {
         }
     }
 }
+#endif

@@ -326,15 +326,31 @@ uint plainElem(uint xb, bool keep) {
 
 // plainSpan writes y for elements e0 .. e0+cnt-1 (e0 a multiple of 4,
 // cnt <= 32) of a PLAIN call from the keep bits: 16-byte accesses where
-// the bases allow.
+// the bases allow. A quad takes the fast path (four multiplies, no test
+// per element) where the scale is one plainElem multiplies directly and
+// no kept element is subnormal; from the first quad that is not, the
+// span goes element by element. plainElem (mul32) is inlined once: with
+// one copy per element of a quad, lavapipe ran bit masks at 0.85 times
+// the speed.
 void plainSpan(uint e0, uint cnt, uint bits) {
+    uint sb = pc.scale.x;
+    bool wide = COPY || sb == 0u || (sb >= 0x3f800000u && sb < 0x80000000u);
     uint i = 0u;
     if (((pc.xBase | pc.yBase) & 3u) == 0u) {
         for (; i + 4u <= cnt; i += 4u) {
             uvec4 v = x4[(pc.xBase + e0 + i) >> 2];
             uint b = bits >> i;
-            y4[(pc.yBase + e0 + i) >> 2] = uvec4(plainElem(v.x, (b & 1u) != 0u), plainElem(v.y, (b & 2u) != 0u),
-                                                 plainElem(v.z, (b & 4u) != 0u), plainElem(v.w, (b & 8u) != 0u));
+            uvec4 k = uvec4(b, b >> 1, b >> 2, b >> 3) & 1u;
+            uvec4 sub = uvec4(equal(v & 0x7f800000u, uvec4(0u))) & uvec4(notEqual(v & 0x007fffffu, uvec4(0u)));
+            if (!wide || any(notEqual(sub & k, uvec4(0u)))) {
+                break; // a subnormal product (or a narrow scale): plainElem from here
+            }
+            uvec4 o = v;
+            if (!COPY) {
+                precise vec4 p = uintBitsToFloat(v) * uintBitsToFloat(sb);
+                o = floatBitsToUint(p);
+            }
+            y4[(pc.yBase + e0 + i) >> 2] = o & (uvec4(0u) - k); // dropped: +0
         }
     }
     for (; i < cnt; i++) {
