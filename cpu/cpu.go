@@ -175,11 +175,15 @@ func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
 	return nil
 }
 
-// streamMin is the least output, in bytes, that the kernels write with
-// non-temporal stores: from there on x and y together outgrow a typical
-// last-level cache (32 MiB on the development machine), so y would be
-// evicted before anyone reads it, and the stores' skipped read for
-// ownership cuts the memory traffic by a third (BenchmarkForward, large).
+// streamMin is the least output, in bytes, from which a kernel set with
+// stream writes with non-temporal stores: from there on x and y together
+// outgrow a typical last-level cache (32 MiB), so what the call writes
+// would be evicted before anyone reads it. The AVX2 set streams y: the
+// stores' skipped read for ownership cut the memory traffic by a third on
+// a Zen 3 (BenchmarkForward, large). The AVX-512 set streams the mask and
+// stores y as usual: on the Zen 5 (2 vCPUs) where it was tuned, streaming
+// y took BenchmarkRoofline from about 0.9 of Copy down to 0.65-0.7, while
+// streaming a bits or bytes mask took those cases from about 0.85 to 1.0.
 const streamMin = 16 << 20
 
 // spanAlign: spans start at multiples of 32 elements so that bit-mask bytes

@@ -152,25 +152,6 @@ func fwd64Generic(y, x []float64, bits, bytes []byte, a *span) {
 	}
 }
 
-// keepGeneric sets k[i] to 1 if mask element i of the span is kept, else 0.
-func keepGeneric(k []byte, a *span) {
-	n, t := len(k), a.t
-	h, body := kernelParts(n, a.g0)
-	for i := 0; i < h; i++ {
-		k[i] = byte(drop(philox.Word(a.seed, a.g0+uint64(i)), t) ^ 1)
-	}
-	k0, k1 := uint32(a.seed), uint32(a.seed>>32)
-	g := a.g0 + uint64(h)
-	for i := h; i < body; i += 4 {
-		w0, w1, w2, w3 := block(g>>2, k0, k1)
-		g += 4
-		storeKeep(k[i:i+4:i+4], drop(w0, t), drop(w1, t), drop(w2, t), drop(w3, t))
-	}
-	for i := body; i < n; i++ {
-		k[i] = byte(drop(philox.Word(a.seed, a.g0+uint64(i)), t) ^ 1)
-	}
-}
-
 // storeKeep stores the keep bytes of four drop flags.
 func storeKeep(k []byte, d0, d1, d2, d3 uint64) {
 	k = k[:4]

@@ -116,12 +116,6 @@ func bwd64BitsAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int
 //go:noescape
 func bwd64BytesAVX2(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int)
 
-// keepBytesAVX2 sets k[i] to 1 if element i is kept, else 0, for 32*groups elements
-// whose first stream word starts a Philox block.
-//
-//go:noescape
-func keepBytesAVX2(p *[25][8]uint32, k *byte, groups int)
-
 // keepBitsAVX2 writes the keep bits of 32*groups elements whose first stream
 // word starts a Philox block, shifted left by p's bit position, through the
 // 64-bit accumulator acc, 4 bytes per group at k, and returns the bits left in acc.
@@ -141,106 +135,87 @@ func wordsAVX2(p *[25][8]uint32, w *uint32, groups int)
 //go:noescape
 func blocksAVX2(p *[25][8]uint32, ctr *[4][8]uint32, out *[2][4][4]uint64)
 
-// fwd32NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd32NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 //
 //go:noescape
 func fwd32NoneAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
 
-// fwd32BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd32BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 // It writes the keep bits, shifted left by p's bit position, through the
-// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// 64-bit accumulator acc, 8 bytes per 64 elements at m, and returns the bits left
 // in acc.
 //
 //go:noescape
 func fwd32BitsAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
 
-// fwd32BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd32BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 // It writes the keep decisions as bytes 0/1 at m.
 //
 //go:noescape
 func fwd32BytesAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
 
-// fwd32NoneNTAVX512 is fwd32NoneAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
-//
-//go:noescape
-func fwd32NoneNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
-
-// fwd32BitsNTAVX512 is fwd32BitsAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
+// fwd32BitsNTAVX512 is fwd32BitsAVX512 with non-temporal stores of the mask.
 // It writes the keep bits, shifted left by p's bit position, through the
-// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// 64-bit accumulator acc, 8 bytes per 64 elements at m, and returns the bits left
 // in acc.
 //
 //go:noescape
 func fwd32BitsNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
 
-// fwd32BytesNTAVX512 is fwd32BytesAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
+// fwd32BytesNTAVX512 is fwd32BytesAVX512 with non-temporal stores of the mask,
+// which must be 64-byte aligned.
 // It writes the keep decisions as bytes 0/1 at m.
 //
 //go:noescape
 func fwd32BytesNTAVX512(p *[25][8]uint32, y *float32, x *float32, m *byte, groups int, acc uint64) uint64
 
-// fwd64NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd64NoneAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 //
 //go:noescape
 func fwd64NoneAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
 
-// fwd64BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd64BitsAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 // It writes the keep bits, shifted left by p's bit position, through the
-// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// 64-bit accumulator acc, 8 bytes per 64 elements at m, and returns the bits left
 // in acc.
 //
 //go:noescape
 func fwd64BitsAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
 
-// fwd64BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 64*groups elements
+// fwd64BytesAVX512 sets y[i] = keep ? x[i]*s : 0 for 192*groups elements
 // whose first stream word starts a Philox block, and returns acc.
 // It writes the keep decisions as bytes 0/1 at m.
 //
 //go:noescape
 func fwd64BytesAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
 
-// fwd64NoneNTAVX512 is fwd64NoneAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
-//
-//go:noescape
-func fwd64NoneNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
-
-// fwd64BitsNTAVX512 is fwd64BitsAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
+// fwd64BitsNTAVX512 is fwd64BitsAVX512 with non-temporal stores of the mask.
 // It writes the keep bits, shifted left by p's bit position, through the
-// 64-bit accumulator acc, 8 bytes per group at m, and returns the bits left
+// 64-bit accumulator acc, 8 bytes per 64 elements at m, and returns the bits left
 // in acc.
 //
 //go:noescape
 func fwd64BitsNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
 
-// fwd64BytesNTAVX512 is fwd64BytesAVX512 with non-temporal stores to y, which must
-// be 64-byte aligned.
+// fwd64BytesNTAVX512 is fwd64BytesAVX512 with non-temporal stores of the mask,
+// which must be 64-byte aligned.
 // It writes the keep decisions as bytes 0/1 at m.
 //
 //go:noescape
 func fwd64BytesNTAVX512(p *[25][8]uint32, y *float64, x *float64, m *byte, groups int, acc uint64) uint64
 
-// keepBitsAVX512 writes the keep bits of 64*groups elements whose first stream
+// keepBitsAVX512 writes the keep bits of 192*groups elements whose first stream
 // word starts a Philox block, shifted left by p's bit position, through the
-// 64-bit accumulator acc, 8 bytes per group at k, and returns the bits left in acc.
+// 64-bit accumulator acc, 8 bytes per 64 elements at k, and returns the bits
+// left in acc.
 //
 //go:noescape
 func keepBitsAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
-
-// keepBytesAVX512 sets k[i] to 1 if element i is kept, else 0, for 64*groups elements
-// whose first stream word starts a Philox block.
-//
-//go:noescape
-func keepBytesAVX512(p *[25][8]uint32, k *byte, groups int, acc uint64) uint64
 
 // wordsAVX512 sets w[i] to stream word i of the span (a test hook: the Philox
 // core and word order of the kernels, without the keep decision).

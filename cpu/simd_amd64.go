@@ -42,7 +42,8 @@ func hasAVX512() bool {
 var avx2 = kernels{
 	name:    "avx2",
 	minSpan: 1 << 17,
-	fwd32:   fwd32AVX2, fwd64: fwd64AVX2, keep: keepAVX2,
+	stream:  true,
+	fwd32:   fwd32AVX2, fwd64: fwd64AVX2,
 	bwdBits32: bwdBits32AVX2Go, bwdBytes32: bwdBytes32AVX2Go,
 	bwdBits64: bwdBits64AVX2Go, bwdBytes64: bwdBytes64AVX2Go,
 	keepBits: keepBitsAVX2Go, apply16: apply16AVX2Go,
@@ -52,6 +53,9 @@ var avx2 = kernels{
 
 // avxGroup is the elements one iteration of the AVX2 forward and keep
 // kernels makes: two sets of four Philox blocks (sets in _asm/main.go).
+// The wrappers of both SIMD sets hand their kernels whole groups of
+// avxGroup elements (the AVX-512 set runs its own groups of avx512Group
+// and the AVX2 kernels on the rest).
 const avxGroup = 32
 
 // avxParams is what the AVX2 kernels read besides the data: the Philox key
@@ -89,25 +93,32 @@ func (p *avxParams) init(a *span, g uint64, h int) {
 	for l := range p.s64 {
 		p.s64[l] = a.s64
 	}
-	// Stream words, not block indices: they wrap modulo 2^64 as the stream
-	// does (the kernels take the block index g>>2 of each).
-	p.ctr = [4]uint64{g, g + 8, g + 4, g + 12}
+	p.setCtr(g)
 	p.shift = uint64(h)
 }
 
+// setCtr points p at the block of stream word g (a multiple of 4).
+func (p *avxParams) setCtr(g uint64) {
+	// Stream words, not block indices: they wrap modulo 2^64 as the stream
+	// does (the kernels take the block index g>>2 of each).
+	p.ctr = [4]uint64{g, g + 8, g + 4, g + 12}
+}
+
 // The forward wrappers run the portable kernel on the first h < 4 elements,
-// up to the first Philox block boundary, a SIMD kernel on the next
-// group*groups, and the portable kernel on the tail of fewer than group.
-// The SIMD kernel then starts at bit h of a bit mask's byte: the head's
-// bits enter its 64-bit accumulator, and the bits it leaves there meet the
-// tail's. With a.nt, an aligned y[h] gets the kernels with non-temporal
-// stores. (The kernels are called directly from closures that own their
-// avxParams, not through function values, so that nothing escapes.)
+// up to the first Philox block boundary, SIMD kernels on the next
+// avxGroup*groups, and the portable kernel on the tail of fewer than
+// avxGroup. The SIMD kernels then start at bit h of a bit mask's byte:
+// the head's bits enter their 64-bit accumulator, and the bits they leave
+// there meet the tail's. With a.nt, an aligned y[h] gets the kernels with
+// non-temporal stores. (The kernels are called directly from closures that
+// own their avxParams, not through function values, so that nothing
+// escapes.)
 
 func fwd32AVX2(y, x []float32, bits, bytes []byte, a *span) {
-	fwdSIMD(y, x, bits, bytes, a, avxGroup, 32, fwd32Generic, func(y, x *float32, bits, bytes *byte, h, groups int, nt bool, acc uint64) uint64 {
+	fwdSIMD(y, x, bits, bytes, a, 32, fwd32Generic, func(ys, xs []float32, bt, by []byte, h, groups int, nt bool, acc uint64) uint64 {
 		var p avxParams
 		p.init(a, a.g0+uint64(h), h)
+		y, x, bits, bytes := &ys[0], &xs[0], first(bt), first(by)
 		switch {
 		case bits != nil && nt:
 			return fwd32BitsNTAVX2(p.rows(), y, x, bits, groups, acc)
@@ -125,9 +136,10 @@ func fwd32AVX2(y, x []float32, bits, bytes []byte, a *span) {
 }
 
 func fwd64AVX2(y, x []float64, bits, bytes []byte, a *span) {
-	fwdSIMD(y, x, bits, bytes, a, avxGroup, 32, fwd64Generic, func(y, x *float64, bits, bytes *byte, h, groups int, nt bool, acc uint64) uint64 {
+	fwdSIMD(y, x, bits, bytes, a, 32, fwd64Generic, func(ys, xs []float64, bt, by []byte, h, groups int, nt bool, acc uint64) uint64 {
 		var p avxParams
 		p.init(a, a.g0+uint64(h), h)
+		y, x, bits, bytes := &ys[0], &xs[0], first(bt), first(by)
 		switch {
 		case bits != nil && nt:
 			return fwd64BitsNTAVX2(p.rows(), y, x, bits, groups, acc)
@@ -144,16 +156,18 @@ func fwd64AVX2(y, x []float64, bits, bytes []byte, a *span) {
 	})
 }
 
-// fwdBody runs a SIMD forward kernel on groups groups from y, x and the
-// mask pointers (nil where absent), whose first element is element h of
-// the span, and returns the bit accumulator.
-type fwdBody[T float32 | float64] func(y, x *T, bits, bytes *byte, h, groups int, nt bool, acc uint64) uint64
+// fwdBody runs SIMD forward kernels on groups groups of avxGroup elements
+// from y, x and bytes, which start at element h of the span, and bits,
+// which starts at bit h (nil where absent), and returns the bit
+// accumulator.
+type fwdBody[T float32 | float64] func(y, x []T, bits, bytes []byte, h, groups int, nt bool, acc uint64) uint64
 
 // fwdSIMD splits a forward span into the portable head, the SIMD body of
-// whole groups of group elements, and the portable tail; align is the
+// whole groups of avxGroup elements, and the portable tail; align is the
 // alignment of y[h] that the non-temporal kernels need.
-func fwdSIMD[T float32 | float64](y, x []T, bits, bytes []byte, a *span, group, align int,
+func fwdSIMD[T float32 | float64](y, x []T, bits, bytes []byte, a *span, align int,
 	generic func(y, x []T, bits, bytes []byte, a *span), body fwdBody[T]) {
+	const group = avxGroup
 	n := len(x)
 	y = y[:n]
 	if bits != nil {
@@ -162,7 +176,7 @@ func fwdSIMD[T float32 | float64](y, x []T, bits, bytes []byte, a *span, group, 
 	if bytes != nil {
 		bytes = bytes[:n]
 	}
-	h, groups, ok := simdParts(n, a, group)
+	h, groups, ok := simdParts(n, a)
 	if !ok {
 		if a.t > math.MaxUint32 {
 			clear(y)
@@ -179,15 +193,8 @@ func fwdSIMD[T float32 | float64](y, x []T, bits, bytes []byte, a *span, group, 
 		generic(y[:h], x[:h], maskPart(bits, tmp[:1]), sub(bytes, 0, h), a)
 		acc = uint64(tmp[0])
 	}
-	var bp, byp *byte
-	if bits != nil {
-		bp = &bits[0]
-	}
-	if bytes != nil {
-		byp = &bytes[h]
-	}
 	nt := a.nt && uintptr(unsafe.Pointer(&y[h]))%uintptr(align) == 0
-	acc = body(&y[h], &x[h], bp, byp, h, groups, nt, acc)
+	acc = body(y[h:], x[h:], bits, sub(bytes, h, n), h, groups, nt, acc)
 	lo := h + group*groups
 	t := *a
 	t.g0 = a.g0 + uint64(lo)
@@ -198,56 +205,45 @@ func fwdSIMD[T float32 | float64](y, x []T, bits, bytes []byte, a *span, group, 
 }
 
 // simdParts splits a span of n elements for the SIMD kernels: a head of
-// h < 4 elements up to the first block boundary, then groups of group. ok
-// is false when there is no whole group, or when every element is dropped
-// (p = 1: the threshold 2^32 does not fit the kernels' 32-bit compare).
-func simdParts(n int, a *span, group int) (h, groups int, ok bool) {
+// h < 4 elements up to the first block boundary, then groups of avxGroup.
+// ok is false when there is no whole group, or when every element is
+// dropped (p = 1: the threshold 2^32 does not fit the kernels' 32-bit
+// compare).
+func simdParts(n int, a *span) (h, groups int, ok bool) {
 	h = int(-a.g0 & 3)
-	if n < h+group || a.t > math.MaxUint32 {
+	if n < h+avxGroup || a.t > math.MaxUint32 {
 		return 0, 0, false
 	}
-	return h, (n - h) / group, true
+	return h, (n - h) / avxGroup, true
 }
 
-func keepAVX2(k []byte, a *span) {
-	keepSIMD(k, a, avxGroup, func(k *byte, h, groups int) {
-		var p avxParams
-		p.init(a, a.g0+uint64(h), h)
-		keepBytesAVX2(p.rows(), k, groups)
-	})
-}
+// first returns &b[0], or nil for an empty b.
+func first(b []byte) *byte { return at(b, 0) }
 
-// keepSIMD runs the portable keep kernel on the head and tail of a span and
-// body on the groups between.
-func keepSIMD(k []byte, a *span, group int, body func(k *byte, h, groups int)) {
-	h, groups, ok := simdParts(len(k), a, group)
-	if !ok {
-		keepGeneric(k, a)
-		return
+// at returns &b[i], or nil for a nil b.
+func at(b []byte, i int) *byte {
+	if b == nil {
+		return nil
 	}
-	keepGeneric(k[:h], a)
-	_ = k[h+group*groups-1]
-	body(&k[h], h, groups)
-	t := *a
-	t.g0 = a.g0 + uint64(h+group*groups)
-	keepGeneric(k[h+group*groups:], &t)
+	return &b[i]
 }
 
 func keepBitsAVX2Go(bits []byte, n int, a *span) {
-	keepBitsSIMD(bits, n, a, avxGroup, func(bits *byte, h, groups int, acc uint64) uint64 {
+	keepBitsSIMD(bits, n, a, func(bits []byte, h, groups int, acc uint64) uint64 {
 		var p avxParams
 		p.init(a, a.g0+uint64(h), h)
-		return keepBitsAVX2(p.rows(), bits, groups, acc)
+		return keepBitsAVX2(p.rows(), &bits[0], groups, acc)
 	})
 }
 
 // keepBitsSIMD writes the keep bits of n stream words from a.g0 (the
 // kernels' keepBits): the portable kernel on the head up to a Philox block
-// and on the tail, body on the groups of group elements between, through
-// the bit accumulator as the forward kernels do.
-func keepBitsSIMD(bits []byte, n int, a *span, group int, body func(bits *byte, h, groups int, acc uint64) uint64) {
+// and on the tail, body on the groups of avxGroup elements between (bits
+// from bit h on), through the bit accumulator as the forward kernels do.
+func keepBitsSIMD(bits []byte, n int, a *span, body func(bits []byte, h, groups int, acc uint64) uint64) {
+	const group = avxGroup
 	bits = bits[:(n+7)/8]
-	h, groups, ok := simdParts(n, a, group)
+	h, groups, ok := simdParts(n, a)
 	if !ok {
 		keepBitsGeneric(bits, n, a)
 		return
@@ -258,7 +254,7 @@ func keepBitsSIMD(bits []byte, n int, a *span, group int, body func(bits *byte, 
 		keepBitsGeneric(tmp[:1], h, a)
 		acc = uint64(tmp[0])
 	}
-	acc = body(&bits[0], h, groups, acc)
+	acc = body(bits, h, groups, acc)
 	lo := h + group*groups
 	t := *a
 	t.g0 = a.g0 + uint64(lo)

@@ -160,10 +160,10 @@ func simdSets(t testing.TB) []kernels {
 
 // TestSIMDSetsVsPortable compares every SIMD set of the machine (not only
 // the one New picks) with the portable kernels on lengths around both
-// group sizes (32 and 64), every phase of the first word in its block, and
+// group sizes (32 and 192), every phase of the first word in its block, and
 // counters across the end of the stream.
 func TestSIMDSetsVsPortable(t *testing.T) {
-	lengths := []int{0, 3, 31, 35, 63, 64, 67, 68, 127, 129, 130, 131, 200, 1027}
+	lengths := []int{0, 3, 31, 35, 63, 64, 67, 68, 127, 129, 130, 131, 195, 200, 255, 387, 390, 1027}
 	starts := []uint64{0, 1, 2, 3, 1<<34 - 33, math.MaxUint64 - 2, math.MaxUint64 - 70}
 	ps := []float64{0, 1, 0.5, 0x1p-32, 1 - 0x1p-32, 0.3333}
 	for _, k := range simdSets(t) {
@@ -178,6 +178,7 @@ func FuzzSIMDSetsVsPortable(f *testing.F) {
 	f.Add(uint16(1000), uint64(0), uint64(1), 0.5, uint8(0), false)
 	f.Add(uint16(1001), uint64(3), uint64(42), 0.5, uint8(1), false)
 	f.Add(uint16(129), uint64(2), uint64(7), 0.25, uint8(2), true)
+	f.Add(uint16(386), uint64(1), uint64(6), 0.5, uint8(1), false) // head 3, an AVX-512 group, 5 AVX2 groups, tail 31
 	f.Add(uint16(4096), uint64(1<<34-7), uint64(0xDEADBEEF), 0.1, uint8(1), true)
 	f.Fuzz(func(t *testing.T, n uint16, g0, seed uint64, p float64, mask uint8, f64 bool) {
 		if !(p >= 0 && p <= 1) {

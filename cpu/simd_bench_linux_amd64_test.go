@@ -101,7 +101,7 @@ func BenchmarkTileKernels(b *testing.B) {
 
 // BenchmarkRooflineThread is BenchmarkRoofline on one thread, in thread CPU
 // time, for each kernel set: Go's copy and forward float32 (p = 0.5, with
-// non-temporal stores as the backend uses them at this size) over 2^26
+// non-temporal stores where the backend uses them at this size) over 2^26
 // elements, alternated. The metric is forward's bandwidth (mask included)
 // over copy's, the median of the paired ratios: how close one core's
 // kernel comes to one core's copy, whatever else the machine runs.
@@ -129,7 +129,7 @@ func BenchmarkRooflineThread(b *testing.B) {
 					c0 := threadCPU(b)
 					copy(y, x)
 					c1 := threadCPU(b)
-					a := span{seed: 1, g0: uint64(i) * n, t: 1 << 31, s32: 2, nt: true}
+					a := span{seed: 1, g0: uint64(i) * n, t: 1 << 31, s32: 2, nt: k.stream}
 					k.fwd32(y, x, bits, bytes, &a)
 					c2 := threadCPU(b)
 					fwd += c2 - c1

@@ -37,13 +37,13 @@
 // bits are stored. Byte masks come from two packs, a dword permute and an
 // absolute value (0xFF → 1).
 //
-// Each forward kernel comes in a second form with non-temporal stores of
-// y, for outputs far larger than the caches. The backward kernels for
+// Each AVX2 forward kernel comes in a second form with non-temporal stores
+// of y, for outputs far larger than the caches (the AVX-512 ones have
+// none: see streamMin in package cpu). The backward kernels for
 // stored masks (bwd*) have no Philox: they expand a bit or byte mask into
 // lane masks. wordsAVX2 and blocksAVX2 are test hooks for the Philox core.
 //
-// The forward kernels prefetch x prefetchAhead bytes ahead (and the
-// AVX-512 ones load an iteration's x before its Philox work): the Philox
+// The forward kernels prefetch x prefetchAhead bytes ahead: the Philox
 // instructions between loads otherwise fill the out-of-order window, and
 // one core streamed at a third of its copy's bandwidth.
 package main
@@ -505,28 +505,20 @@ func bwd(size int, f mask) {
 	RET()
 }
 
-// keepKernel generates keepBytesAVX2 (the keep decisions as bytes 0/1) or
-// keepBitsAVX2 (as bits through the accumulator, like the forward kernels).
-func keepKernel(f mask) {
-	name := "keep" + f.String() + "AVX2"
-	if f == maskBytes {
-		text(name, "func(p "+params+", k *byte, groups int)",
-			fmt.Sprintf("%s sets k[i] to 1 if element i is kept, else 0, for %d*groups elements", name, group),
-			"whose first stream word starts a Philox block.")
-	} else {
-		text(name, "func(p "+params+", k *byte, groups int, acc uint64) uint64",
-			fmt.Sprintf("%s writes the keep bits of %d*groups elements whose first stream", name, group),
-			"word starts a Philox block, shifted left by p's bit position, through the",
-			"64-bit accumulator acc, 4 bytes per group at k, and returns the bits left in acc.")
-	}
+// keepKernel generates keepBitsAVX2: the keep decisions as bits through the
+// accumulator, like the forward kernels.
+func keepKernel() {
+	name := "keepBitsAVX2"
+	text(name, "func(p "+params+", k *byte, groups int, acc uint64) uint64",
+		fmt.Sprintf("%s writes the keep bits of %d*groups elements whose first stream", name, group),
+		"word starts a Philox block, shifted left by p's bit position, through the",
+		"64-bit accumulator acc, 4 bytes per group at k, and returns the bits left in acc.")
 	p := Load(Param("p"), GP64())
 	kp := Load(Param("k"), GP64())
 	n := Load(Param("groups"), GP64())
 	acc, h := GP64(), GP64()
-	if f == maskBits {
-		Load(Param("acc"), acc)
-		MOVQ(Mem{Base: p, Disp: offShift}, h)
-	}
+	Load(Param("acc"), acc)
+	MOVQ(Mem{Base: p, Disp: offShift}, h)
 	m0r, m1r := multipliers()
 	cb := YMM()
 	VMOVDQU(Mem{Base: p, Disp: offCtr}, cb)
@@ -534,20 +526,13 @@ func keepKernel(f mask) {
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
 	e := philox(p, m0r, m1r, cb)
-	if f == maskBytes {
-		storeBytes(kp, keepMasks(p, e))
-		ADDQ(U32(group), kp)
-	} else {
-		storeBits(kp, acc, h, keepMasks(p, e))
-		ADDQ(U32(group/8), kp)
-	}
+	storeBits(kp, acc, h, keepMasks(p, e))
+	ADDQ(U32(group/8), kp)
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
 	VZEROUPPER()
-	if f == maskBits {
-		Store(acc, ReturnIndex(0))
-	}
+	Store(acc, ReturnIndex(0))
 	RET()
 }
 
@@ -627,8 +612,7 @@ func main() {
 			bwd(size, f)
 		}
 	}
-	keepKernel(maskBytes)
-	keepKernel(maskBits)
+	keepKernel()
 	wordsKernel()
 	blocksKernel()
 	main512()
