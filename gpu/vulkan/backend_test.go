@@ -13,10 +13,19 @@ import (
 )
 
 // TestSubnormals checks the shaders' exact product for subnormal inputs,
-// which devices may flush to zero, over many subnormals and scales
-// (results subnormal, normal and on rounding ties), against the reference.
+// which devices may flush to zero, against the reference (checkSubnormals).
 func TestSubnormals(t *testing.T) {
-	b := openTest(t, dropout.Options{})
+	checkSubnormals(t, openTest(t, dropout.Options{}))
+}
+
+// checkSubnormals checks b's float32 products against the reference where
+// an operand or the result is subnormal: many subnormal inputs and normal
+// ones just above 2^-126, over many scales (results subnormal, normal and on
+// rounding ties); forward (GEN_NONE), backward from byte masks and alpha
+// dropout's backward, plain dropout with a scale A < 1 whose products of
+// the smallest normals are subnormal.
+func checkSubnormals(t *testing.T, b *Backend) {
+	t.Helper()
 	ref := cpu.NewReference()
 	x := make(dropout.Float32s, 0, 1<<16)
 	for m := uint32(1); m < 1<<23; m = m*3 + 1 {
@@ -29,35 +38,43 @@ func TestSubnormals(t *testing.T) {
 	for v := uint32(0x7fff00); v < 0x800000; v++ { // the largest subnormals
 		x = append(x, math.Float32frombits(v))
 	}
-	for _, p := range []float64{1e-9, 0.1, 1.0 / 3, 0.5, 0.75, 0.9, 1 - 1e-7} {
-		pr := dropout.Params{P: p, Seed: 42}
-		got, want := make(dropout.Float32s, len(x)), make(dropout.Float32s, len(x))
-		if err := ref.Forward(want, x, nil, pr); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Forward(got, x, nil, pr); err != nil {
-			t.Fatal(err)
-		}
-		if err := dropouttest.Equal(got, want); err != nil {
-			t.Errorf("p=%v: %v", p, err)
-		}
+	for v := uint32(0x800000); v < 0x1000000; v += 0x1fff { // the smallest normals
+		x = append(x, math.Float32frombits(v), math.Float32frombits(v|1<<31))
 	}
-	// p = 1 (s = 0) from a caller's mask that keeps everything: x·0 is a
-	// zero of x's sign, subnormal x included.
+	// Forward calls (GEN_NONE), then backward ones from a caller's mask
+	// that keeps everything: p = 1 (s = 0), where x·0 is a zero of x's
+	// sign, subnormal x included, and alpha dropout's (A < 1).
+	type call struct {
+		pr       dropout.Params
+		backward bool
+	}
+	var calls []call
+	for _, p := range []float64{1e-9, 0.1, 1.0 / 3, 0.5, 0.75, 0.9, 1 - 1e-7} {
+		calls = append(calls, call{pr: dropout.Params{P: p, Seed: 42}})
+	}
+	calls = append(calls,
+		call{dropout.Params{P: 1, Mask: dropout.MaskBytes}, true},
+		call{dropout.Params{P: 0.5, Mask: dropout.MaskBytes, Alpha: true}, true},
+		call{dropout.Params{P: 0.1, Mask: dropout.MaskBytes, Alpha: true}, true})
 	keep := make(dropout.Bytes, dropout.MaskBytes.Bytes(len(x)))
 	for i := range keep {
 		keep[i] = 1
 	}
-	pr := dropout.Params{P: 1, Mask: dropout.MaskBytes}
-	got, want := make(dropout.Float32s, len(x)), make(dropout.Float32s, len(x))
-	if err := ref.Backward(want, x, keep, pr); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Backward(got, x, keep, pr); err != nil {
-		t.Fatal(err)
-	}
-	if err := dropouttest.Equal(got, want); err != nil {
-		t.Errorf("p=1 from a mask keeping everything: %v", err)
+	for _, c := range calls {
+		refRun, run, mask := ref.Forward, b.Forward, dropout.Tensor(nil)
+		if c.backward {
+			refRun, run, mask = ref.Backward, b.Backward, keep
+		}
+		got, want := make(dropout.Float32s, len(x)), make(dropout.Float32s, len(x))
+		if err := refRun(want, x, mask, c.pr); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(got, x, mask, c.pr); err != nil {
+			t.Fatal(err)
+		}
+		if err := dropouttest.Equal(got, want); err != nil {
+			t.Errorf("%+v, backward %v: %v", c.pr, c.backward, err)
+		}
 	}
 }
 

@@ -77,6 +77,17 @@ func TestGPULayoutConformance(t *testing.T) {
 	}
 }
 
+// TestGPULayoutSubnormals checks the exact products of subnormal operands
+// and results (checkSubnormals) with each GPU layout: quad by quad, where
+// a quad that needs the integer path leaves the vector one.
+func TestGPULayoutSubnormals(t *testing.T) {
+	for _, l := range gpuLayouts {
+		t.Run(l.name, func(t *testing.T) {
+			checkSubnormals(t, openTestConfig(t, dropout.Options{}, config{layout: l.knob}))
+		})
+	}
+}
+
 // TestGPULayoutLaunch runs GEN_BITS launches of every data type and
 // variant against the model of launch_test.go with each GPU layout, and
 // with dispatches capped at a few work groups, so that the grid-stride

@@ -84,15 +84,10 @@ void bitsQuads() {
     }
 }
 
+#ifndef SUBGROUP
+// item runs quad t of the call (a GPU layout, and the modes that read a
+// mask).
 void item(uint t) {
-    if (MODE == 1u) {
-        uint e0 = 32u * t;
-        uint cnt = min(32u, pc.count - e0);
-        uint bits = COPY ? (cnt == 32u ? ~0u : (1u << cnt) - 1u) : keepBits(add64(pc.off, e0), cnt);
-        m[pc.mBase + t] = bits; // padding bits are zero
-        span(e0, cnt, bits);
-        return;
-    }
     uint e0 = 4u * t;
     uint cnt = min(4u, pc.count - e0);
     uint bits;
@@ -111,35 +106,37 @@ void item(uint t) {
     quad(e0, cnt, bits);
 }
 
+// GROUPS is whether a call runs as groups of elements whose keep bits come
+// as one word, each written as one span: GEN_BITS where invocation t owns
+// the 32 elements of mask word t (RUN > 1), and on a CPU implementation
+// (RUN <= 8) float32 GEN_NONE and GEN_BYTES with groups of RUN quads
+// (quad by quad ran at 0.6 times the speed on lavapipe). All of them
+// share one loop, so that the module holds one copy of span.
+#ifdef F64
+const bool GROUPS = MODE == 1u;
+#else
+const bool GROUPS = MODE == 1u || (MODE <= 2u && RUN > 1u);
+#endif
+#endif
+
 void main() {
 #ifdef SUBGROUP
     bitsQuads();
-}
 #else
     if (MODE == 1u && RUN == 1u) {
         bitsQuads();
         return;
     }
-    if (MODE == 1u) {
-        uint n = (pc.count + 31u) >> 5;
-        for (uint t = invocation(); t < n; t += stride()) {
-            item(t);
-        }
-        return;
-    }
-#ifndef F64
-    if (MODE <= 2u && RUN > 1u) {
-        // A CPU implementation (RUN <= 8): item t is elements per·t ..
-        // per·t+per-1, whose keep bits come as one word, and is written
-        // as one span, as GEN_BITS does (quad by quad ran at 0.6 times
-        // the speed on lavapipe).
-        uint per = 4u * RUN;
+    if (GROUPS) {
+        uint per = MODE == 1u ? 32u : 4u * RUN;
         uint ng = (pc.count + per - 1u) / per;
         for (uint t = invocation(); t < ng; t += stride()) {
             uint e0 = per * t;
             uint cnt = min(per, pc.count - e0);
             uint bits = COPY ? (cnt == 32u ? ~0u : (1u << cnt) - 1u) : keepBits(add64(pc.off, e0), cnt);
-            if (MODE == 2u) {
+            if (MODE == 1u) {
+                m[pc.mBase + t] = bits; // padding bits are zero
+            } else if (MODE == 2u) {
                 for (uint k = 0u; 4u * k < cnt; k++) {
                     m[pc.mBase + RUN * t + k] = bytesWord(bits >> (4u * k));
                 }
@@ -148,7 +145,6 @@ void main() {
         }
         return;
     }
-#endif
     uint nq = (pc.count + 3u) >> 2;
     uint n = (nq + RUN - 1u) / RUN;
     for (uint t = invocation(); t < n; t += stride()) {
@@ -159,5 +155,5 @@ void main() {
             }
         }
     }
-}
 #endif
+}

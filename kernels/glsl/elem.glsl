@@ -300,57 +300,69 @@ uint one(uint e, uint raw, bool keep) {
 }
 
 // PLAIN is forward and backward dropout of float32 data: no alpha, bias
-// or residual. Its elements take plainElem and its runs plainSpan: the
-// general path (elem's chain of cases, quad by quad) ran bit masks at 0.7
-// times the speed on lavapipe.
+// or residual. Its runs and quads (a GPU's, RUN = 1) take plainSpan, whose
+// quads are four multiplies and its elements plainElem: the general path
+// (elem's chain of cases, quad by quad) ran bit masks at 0.7 times the
+// speed on lavapipe, and inlines mul32 once per element of a GPU's quad.
 const bool PLAIN = DT == DT_F32 && !ALPHA && !BIAS && !RESID;
 
-// plainElem returns keep ? x*s : +0 (p = 0: a bit copy). Where s >= 1 or
-// s = 0 (dropout's 1/(1-p), and 0 for p = 1) only a subnormal x can give a
-// product that a device may get wrong; other scales take mul32.
+// plainElem returns keep ? x*s : +0 (p = 0: a bit copy).
 uint plainElem(uint xb, bool keep) {
     if (!keep) {
         return 0u;
     }
-    if (COPY) {
-        return xb;
+    return COPY ? xb : mul32(xb, pc.scale.x);
+}
+
+// plainTiny returns the uniform bound of plainQuad: x*s takes the
+// device's multiply in mul32 (its product is normal, infinite, NaN or an
+// exact zero, so that no device can get it wrong) unless
+// (|x| - 1) mod 2^32 < plainTiny(). That is mul32's own test: a zero or
+// nonzero exponent field of s; for the latter, x nonzero with an exponent
+// field ex < max(128 - es, 1) (a subnormal x, or a subnormal product).
+// Scales s >= 1 (dropout's 1/(1-p)) give 2^23 - 1: only subnormal x.
+uint plainTiny() {
+    uint es = (pc.scale.x >> 23) & 0xffu;
+    if (COPY || es == 0u) {
+        return 0u;
     }
-    uint sb = pc.scale.x;
-    bool wide = sb == 0u || (sb >= 0x3f800000u && sb < 0x80000000u);
-    if (!wide || ((xb & 0x7f800000u) == 0u && (xb & 0x007fffffu) != 0u)) {
-        return mul32(xb, sb);
+    return (uint(max(128 - int(es), 1)) << 23) - 1u;
+}
+
+// plainQuad writes y for the aligned quad of elements e .. e+3 of a
+// PLAIN call from keep bits 0..3 of bits, with four multiplies and no
+// test per element, and returns true; it writes nothing and returns false
+// where an element needs mul32's integer path (tiny, plainTiny).
+bool plainQuad(uint e, uint bits, uint tiny) {
+    uvec4 v = x4[(pc.xBase + e) >> 2];
+    if (any(lessThan((v & 0x7fffffffu) - 1u, uvec4(tiny)))) {
+        return false;
     }
-    precise float p = uintBitsToFloat(xb) * uintBitsToFloat(sb);
-    return floatBitsToUint(p);
+    uvec4 o = v;
+    if (!COPY) {
+        precise vec4 p = uintBitsToFloat(v) * uintBitsToFloat(pc.scale.x);
+        o = floatBitsToUint(p);
+    }
+    uvec4 k = uvec4(bits, bits >> 1, bits >> 2, bits >> 3) & 1u;
+    y4[(pc.yBase + e) >> 2] = o & (uvec4(0u) - k); // dropped: +0
+    return true;
 }
 
 // plainSpan writes y for elements e0 .. e0+cnt-1 (e0 a multiple of 4,
-// cnt <= 32) of a PLAIN call from the keep bits: 16-byte accesses where
-// the bases allow. A quad takes the fast path (four multiplies, no test
-// per element) where the scale is one plainElem multiplies directly and
-// no kept element is subnormal; from the first quad that is not, the
-// span goes element by element. plainElem (mul32) is inlined once: with
-// one copy per element of a quad, lavapipe ran bit masks at 0.85 times
-// the speed.
+// cnt <= 32) of a PLAIN call from the keep bits: plainQuad where the
+// bases allow 16-byte accesses; from the first quad that it declines, the
+// span goes element by element. plainElem (mul32) is inlined once per
+// call site of plainSpan: with one copy per element of a quad, lavapipe
+// ran bit masks at 0.85 times the speed, and a GPU's hot loop carries no
+// integer path.
 void plainSpan(uint e0, uint cnt, uint bits) {
-    uint sb = pc.scale.x;
-    bool wide = COPY || sb == 0u || (sb >= 0x3f800000u && sb < 0x80000000u);
     uint i = 0u;
     if (((pc.xBase | pc.yBase) & 3u) == 0u) {
+        uint tiny = plainTiny();
         for (; i + 4u <= cnt; i += 4u) {
-            uvec4 v = x4[(pc.xBase + e0 + i) >> 2];
-            uint b = bits >> i;
-            uvec4 k = uvec4(b, b >> 1, b >> 2, b >> 3) & 1u;
-            uvec4 sub = uvec4(equal(v & 0x7f800000u, uvec4(0u))) & uvec4(notEqual(v & 0x007fffffu, uvec4(0u)));
-            if (!wide || any(notEqual(sub & k, uvec4(0u)))) {
-                break; // a subnormal product (or a narrow scale): plainElem from here
+            if (!plainQuad(e0 + i, bits >> i, tiny)) {
+                break;
             }
-            uvec4 o = v;
-            if (!COPY) {
-                precise vec4 p = uintBitsToFloat(v) * uintBitsToFloat(sb);
-                o = floatBitsToUint(p);
-            }
-            y4[(pc.yBase + e0 + i) >> 2] = o & (uvec4(0u) - k); // dropped: +0
         }
     }
     for (; i < cnt; i++) {
@@ -363,6 +375,10 @@ void plainSpan(uint e0, uint cnt, uint bits) {
 // bases: the quad is two whole words, of which the last may be shared
 // with elements after the launch (kept as they are).
 void quad(uint e0, uint cnt, uint bits) {
+    if (PLAIN) {
+        plainSpan(e0, cnt, bits);
+        return;
+    }
     // The loops have constant trip counts and a single call site each:
     // the module stays small, and the driver unrolls them after
     // specialization (vectors, not arrays in memory).
