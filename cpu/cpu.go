@@ -184,6 +184,13 @@ func (c *CPU) Backward(dx, dy, mask dropout.Tensor, p dropout.Params) error {
 // stores y as usual: on the Zen 5 (2 vCPUs) where it was tuned, streaming
 // y took BenchmarkRoofline from about 0.9 of Copy down to 0.65-0.7, while
 // streaming a bits or bytes mask took those cases from about 0.85 to 1.0.
+// Retried with nothing else running in the guest (six-set kernels with
+// VMOVNTPS y stores, mask non-temporal too or not, against ordinary y
+// stores; Roofline float32 at 2^26, 10 iterations, medians of 3 alternated
+// runs, 3 sessions): ordinary y stores measured 0.86-0.96 of Copy with no
+// mask, 0.85-0.96 bits, 0.84-1.05 bytes, and non-temporal ones 0.63-0.72,
+// 0.67-0.74, 0.65-0.75, 5-30% fewer elements a second; the 2-set kernels
+// of 6cc03e7, which streamed y, 0.53-0.68.
 const streamMin = 16 << 20
 
 // spanAlign: spans start at multiples of 32 elements so that bit-mask bytes

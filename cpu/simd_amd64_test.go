@@ -186,7 +186,7 @@ func FuzzSIMDSetsVsPortable(f *testing.F) {
 		}
 		for _, k := range simdSets(t) {
 			compareSIMD(t, k, simdCase{n: int(n), g0: g0, seed: seed, p: p,
-				mask: dropout.MaskFormat(mask % 3), f64: f64, inPlac: seed&1 != 0, nt: seed&2 != 0})
+				mask: dropout.MaskFormat(mask % 3), f64: f64, inPlac: seed&1 != 0, nt: seed&2 != 0, skew: uint8(seed >> 2 & 3)})
 		}
 	})
 }
