@@ -47,8 +47,8 @@
 // words. Host tensors go through a host-visible staging area (uploads are
 // copied into it at once, downloads copied out after the fence) and the
 // executor's device-local staging buffers; Buffers from Alloc are
-// device-local and used in place. On a GPU (not lavapipe), a call staging
-// host tensors in several chunks alternates two queues: each chunk's
+// device-local and used in place. A call staging host tensors in several
+// chunks alternates two queues: each chunk's
 // commands are submitted without a wait (Flush) while the host copies the
 // next chunk into the other queue's staging area, and a queue waits on its
 // fence only before it takes its next chunk. The submissions go to the one

@@ -13,8 +13,8 @@ import (
 
 // TestOverlapQueues checks that staged host tensors of several chunks run
 // on two queues, each chunk flushed (submitted without a wait) while the
-// host stages the next, where exec.Info.Overlap is set (a discrete GPU;
-// forced here), and on one queue where it is not (lavapipe's default),
+// host stages the next, where exec.Info.Overlap is set (the default), and
+// on one queue where it is not,
 // with the reference's results in both, forward and backward, under the
 // validation layer with synchronization validation.
 func TestOverlapQueues(t *testing.T) {
@@ -32,7 +32,7 @@ func TestOverlapQueues(t *testing.T) {
 		overlap bool
 		queues  int
 	}{{true, 2}, {false, 1}} {
-		b := openTestConfig(t, dropout.Options{MaxChunkBytes: 4096}, config{overlap: c.overlap})
+		b := openTestConfig(t, dropout.Options{MaxChunkBytes: 4096}, config{oneQueue: !c.overlap})
 		y, m := make(dropout.Float32s, n+1)[1:], dropouttest.NewMask(p.Mask, n)
 		dx := make(dropout.Float32s, n)
 		if err := errors.Join(b.Forward(y, x, m, p), b.Backward(dx, dy, m, p)); err != nil {
@@ -54,8 +54,8 @@ func TestOverlapQueues(t *testing.T) {
 // staged (they start one element into their allocation, so they are not
 // used in place on lavapipe) in the executor's default 64 MiB chunks:
 // Overlap alternates two queues, flushing each chunk (the host stages chunk
-// k+1 while the device runs chunk k; a GPU's default, forced here),
-// OneQueue waits after each chunk (lavapipe's default); Device is the same
+// k+1 while the device runs chunk k; the default), OneQueue waits after
+// each chunk; Device is the same
 // call on device buffers, the rate the host round trips are compared with.
 //
 //	go test -run '^$' -bench Staged -benchtime 5x -count 3 ./gpu/vulkan/
@@ -69,7 +69,7 @@ func BenchmarkStaged(b *testing.B) {
 		overlap bool
 	}{{"Overlap", true}, {"OneQueue", false}} {
 		b.Run(c.name, func(b *testing.B) {
-			be, err := open(dropout.Options{}, config{overlap: c.overlap})
+			be, err := open(dropout.Options{}, config{oneQueue: !c.overlap})
 			dropouttest.Require(b, "Vulkan device", err)
 			defer be.Close()
 			if err := be.Forward(y, x, nil, p); err != nil { // builds the pipelines

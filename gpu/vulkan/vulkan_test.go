@@ -113,12 +113,11 @@ func wrapOutside(b *Backend, dt dropout.DType, n, off int) (dropout.Buffer, func
 
 // TestConformanceChunked runs the suite with dispatches of 4 KiB, so that
 // every size above 1024 float32s is split over many dispatches, windows
-// and submissions, and with what a discrete GPU has (exec.Info.Overlap):
-// host tensors staged in several chunks (those below the 64 KiB that
-// lavapipe maps in place) alternate two queues, each chunk flushed while
-// the host stages the next.
+// and submissions, and host tensors staged in several chunks (those below
+// the 64 KiB that lavapipe maps in place) alternate two queues
+// (exec.Info.Overlap), each chunk flushed while the host stages the next.
 func TestConformanceChunked(t *testing.T) {
-	dropouttest.Run(t, openerConfig(t, dropout.Options{MaxChunkBytes: 4096}, config{overlap: true}), dropouttest.Config{Large: 100_003, SkipClose: true, CoreOnly: true})
+	dropouttest.Run(t, opener(t, dropout.Options{MaxChunkBytes: 4096}), dropouttest.Config{Large: 100_003, SkipClose: true, CoreOnly: true})
 }
 
 // TestStatistics runs the suite's statistical checks (keep rates, the
