@@ -16,10 +16,10 @@ import (
 // shaders.
 
 // vkQueue is an exec.Queue: a command sequence (recorded, submitted at
-// Wait and waited on with its fence) and a host-visible staging area that
-// uploads and downloads go through. The executor uses it from one
-// goroutine at a time; mu lets the device's trim free the staging area of
-// an idle queue.
+// Flush or Wait and waited on with its fence at Wait) and a host-visible
+// staging area that uploads and downloads go through. The executor uses
+// it from one goroutine at a time; mu lets the device's trim free the
+// staging area of an idle queue.
 type vkQueue struct {
 	d   *vkDevice
 	mu  sync.Mutex

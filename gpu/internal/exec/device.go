@@ -122,7 +122,7 @@ type Info struct {
 	// Overlap is set where the operations of different queues run side by
 	// side, with each other and with the host (OpenCL's in-order queues:
 	// Upload returns once src is copied, Download and Launch run as the
-	// device goes). A call that stages host tensors in more than one chunk
+	// device goes; a Vulkan queue once flushed, Flusher). A call that stages host tensors in more than one chunk
 	// then alternates two queues, each with its own staging buffers, so
 	// that the host stages chunk k+1 on one while the device computes and
 	// downloads chunk k on the other.
