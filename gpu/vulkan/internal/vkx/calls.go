@@ -84,6 +84,9 @@ typedef struct { int32_t sType; void *pNext; uint32_t memoryTypeBits; } vkxMemor
 typedef struct { int32_t sType; void *pNext; uint64_t minImportedHostPointerAlignment; } vkxExternalMemoryHostProperties;
 typedef struct { int32_t sType; void *pNext; uint64_t properties[128]; } vkxPhysicalDeviceProperties2; // room beyond VkPhysicalDeviceProperties's 824 bytes
 #define VKX_STYPE_PROPERTIES_2 1000059001
+// Vulkan 1.1 subgroup properties.
+typedef struct { int32_t sType; void *pNext; uint32_t subgroupSize; uint32_t supportedStages; uint32_t supportedOperations; uint32_t quadOperationsInAllStages; } vkxSubgroupProperties;
+#define VKX_STYPE_SUBGROUP_PROPERTIES 1000094000
 #define VKX_STYPE_EXTERNAL_MEMORY_BUFFER 1000072000
 #define VKX_STYPE_IMPORT_HOST_POINTER 1000178000
 #define VKX_STYPE_HOST_POINTER_PROPERTIES 1000178001
@@ -139,6 +142,8 @@ VKX_SAME(vkxImportMemoryHostPointerInfo, VkImportMemoryHostPointerInfoEXT); VKX_
 VKX_SAME(vkxMemoryHostPointerProperties, VkMemoryHostPointerPropertiesEXT); VKX_AT(vkxMemoryHostPointerProperties, VkMemoryHostPointerPropertiesEXT, memoryTypeBits);
 VKX_SAME(vkxExternalMemoryHostProperties, VkPhysicalDeviceExternalMemoryHostPropertiesEXT); VKX_AT(vkxExternalMemoryHostProperties, VkPhysicalDeviceExternalMemoryHostPropertiesEXT, minImportedHostPointerAlignment);
 _Static_assert(sizeof(vkxPhysicalDeviceProperties2) >= sizeof(VkPhysicalDeviceProperties2), "VkPhysicalDeviceProperties2");
+VKX_SAME(vkxSubgroupProperties, VkPhysicalDeviceSubgroupProperties); VKX_AT(vkxSubgroupProperties, VkPhysicalDeviceSubgroupProperties, supportedOperations);
+_Static_assert(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES == VKX_STYPE_SUBGROUP_PROPERTIES, "subgroup properties sType");
 _Static_assert(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2 == VKX_STYPE_PROPERTIES_2 &&
 	VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO == VKX_STYPE_EXTERNAL_MEMORY_BUFFER &&
 	VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT == VKX_STYPE_IMPORT_HOST_POINTER &&
@@ -400,6 +405,23 @@ static uint64_t vkxHostImportAlign(void *phys) {
 	p.pNext = &h;
 	vkxFn.properties2(phys, &p);
 	return h.minImportedHostPointerAlignment;
+}
+
+// vkxSubgroup writes the subgroup properties of phys (a Vulkan 1.1
+// device) into *out, left zero where the loader lacks
+// vkGetPhysicalDeviceProperties2.
+static void vkxSubgroup(void *phys, vkxSubgroupProperties *out) {
+	memset(out, 0, sizeof *out);
+	if (vkxFn.properties2 == NULL) {
+		return;
+	}
+	out->sType = VKX_STYPE_SUBGROUP_PROPERTIES;
+	vkxPhysicalDeviceProperties2 p;
+	memset(&p, 0, sizeof p);
+	p.sType = VKX_STYPE_PROPERTIES_2;
+	p.pNext = out;
+	vkxFn.properties2(phys, &p);
+	out->pNext = NULL;
 }
 
 // vkxHostPointerTypes writes the memory types that host memory at ptr can
@@ -783,6 +805,17 @@ func createDevice(h vk.PhysicalDevice, family uint32, f64 bool, exts []string) (
 // must support VK_EXT_external_memory_host (0 where it cannot be read).
 func hostImportAlign(h vk.PhysicalDevice) uint64 {
 	return uint64(C.vkxHostImportAlign(unsafe.Pointer(h)))
+}
+
+// subgroupProps returns h's subgroup properties (h of a Vulkan 1.1 device).
+func subgroupProps(h vk.PhysicalDevice) Subgroup {
+	var p C.vkxSubgroupProperties
+	C.vkxSubgroup(unsafe.Pointer(h), &p)
+	return Subgroup{
+		Size:       uint32(p.subgroupSize),
+		Compute:    p.supportedStages&C.uint32_t(vk.ShaderStageComputeBit) != 0,
+		Operations: uint32(p.supportedOperations),
+	}
 }
 
 // hostPointerTypes returns the memory types host memory at addr can be

@@ -2,55 +2,6 @@
 
 package vkx
 
-/*
-#include <dlfcn.h>
-#include <stdint.h>
-#include <string.h>
-
-// VkPhysicalDeviceSubgroupProperties (Vulkan 1.1), chained to
-// VkPhysicalDeviceProperties2 whose properties member is given room beyond
-// its 824 bytes.
-typedef struct {
-	int32_t sType;
-	void *pNext;
-	uint32_t subgroupSize;
-	uint32_t supportedStages;
-	uint32_t supportedOperations;
-	uint32_t quadOperationsInAllStages;
-} vkxSubgroupProps;
-
-typedef struct {
-	int32_t sType;
-	void *pNext;
-	uint8_t properties[2048];
-} vkxSubgroupProps2;
-
-typedef void (*vkxVoidFnSG)(void);
-typedef vkxVoidFnSG (*vkxGetInstanceProcAddrSG)(void *instance, const char *name);
-typedef void (*vkxGetProps2SG)(void *physicalDevice, void *props2);
-
-// vkxSubgroup writes the device's VkPhysicalDeviceSubgroupProperties into
-// *out; it leaves *out zero where the loader (libvulkan.so.1, already
-// loaded) lacks vkGetPhysicalDeviceProperties2.
-static void vkxSubgroup(void *instance, void *physicalDevice, vkxSubgroupProps *out) {
-	memset(out, 0, sizeof *out);
-	void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-	if (lib == NULL) {
-		return;
-	}
-	vkxGetInstanceProcAddrSG gipa = (vkxGetInstanceProcAddrSG)dlsym(lib, "vkGetInstanceProcAddr");
-	vkxGetProps2SG f = gipa == NULL ? NULL : (vkxGetProps2SG)gipa(instance, "vkGetPhysicalDeviceProperties2");
-	if (f != NULL) {
-		vkxSubgroupProps sg = {1000094000, NULL};
-		vkxSubgroupProps2 p = {1000059001, &sg};
-		f(physicalDevice, &p);
-		*out = sg;
-	}
-	dlclose(lib);
-}
-*/
-import "C"
-
 import (
 	"errors"
 	"fmt"
@@ -330,7 +281,7 @@ func describe(inst vk.Instance, h vk.PhysicalDevice) PhysicalDevice {
 	}
 	d.Float64 = featureFloat64(h)
 	if d.APIVersion >= vk.MakeVersion(1, 1, 0) {
-		d.Subgroup = subgroupProps(inst, h)
+		d.Subgroup = subgroupProps(h)
 	}
 	qs := queueFamilies(h)
 	// Prefer a compute queue family without graphics (a dedicated one).
@@ -360,17 +311,6 @@ const (
 	SubgroupBasic   = 0x1
 	SubgroupShuffle = 0x10
 )
-
-// subgroupProps returns h's subgroup properties (h of a Vulkan 1.1 device).
-func subgroupProps(inst vk.Instance, h vk.PhysicalDevice) Subgroup {
-	var p C.vkxSubgroupProps
-	C.vkxSubgroup(unsafe.Pointer(inst), unsafe.Pointer(h), &p)
-	return Subgroup{
-		Size:       uint32(p.subgroupSize),
-		Compute:    p.supportedStages&C.uint32_t(vk.ShaderStageComputeBit) != 0,
-		Operations: uint32(p.supportedOperations),
-	}
-}
 
 // ExtMemoryBudget is the device extension that reports each heap's budget.
 const ExtMemoryBudget = "VK_EXT_memory_budget"
