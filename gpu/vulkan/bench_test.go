@@ -148,16 +148,21 @@ func benchForward(b *testing.B, be *Backend, n int, f dropout.MaskFormat) {
 		m = benchBufferOf(b, be, dropout.Uint8, f.Bytes(n))
 	}
 	p := dropout.Params{P: 0.1, Seed: 1, Mask: f}
-	// One call outside the timing: the first builds the pipeline (the
-	// driver compiles the shader), which -benchtime=Nx would otherwise
-	// count.
-	if err := be.Forward(y, x, m, p); err != nil {
+	benchCalls(b, n, func() error { return be.Forward(y, x, m, p) })
+}
+
+// benchCalls measures call, a call over n float32 elements: once outside
+// the timing (the first builds the pipeline: the driver compiles the
+// shader, which -benchtime=Nx would otherwise count), then b.N times,
+// reporting bytes, calls/s and the process's CPU time per call.
+func benchCalls(b *testing.B, n int, call func() error) {
+	if err := call(); err != nil {
 		b.Fatal(err)
 	}
 	report(b, n)
 	cpu0 := cpuTime()
 	for b.Loop() {
-		if err := be.Forward(y, x, m, p); err != nil {
+		if err := call(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -55,8 +55,8 @@ func TestOverlapQueues(t *testing.T) {
 // used in place on lavapipe) in the executor's default 64 MiB chunks:
 // Overlap alternates two queues, flushing each chunk (the host stages chunk
 // k+1 while the device runs chunk k; the default), OneQueue waits after
-// each chunk; Device is the same
-// call on device buffers, the rate the host round trips are compared with.
+// each chunk; Device is the same call on device buffers, the rate the host
+// round trips are compared with.
 //
 //	go test -run '^$' -bench Staged -benchtime 5x -count 3 ./gpu/vulkan/
 func BenchmarkStaged(b *testing.B) {
@@ -72,16 +72,7 @@ func BenchmarkStaged(b *testing.B) {
 			be, err := open(dropout.Options{}, config{oneQueue: !c.overlap})
 			dropouttest.Require(b, "Vulkan device", err)
 			defer be.Close()
-			if err := be.Forward(y, x, nil, p); err != nil { // builds the pipelines
-				b.Fatal(err)
-			}
-			b.SetBytes(8 * n)
-			b.ResetTimer()
-			for range b.N {
-				if err := be.Forward(y, x, nil, p); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchCalls(b, n, func() error { return be.Forward(y, x, nil, p) })
 		})
 	}
 	b.Run("Device", func(b *testing.B) {
@@ -89,15 +80,6 @@ func BenchmarkStaged(b *testing.B) {
 		dropouttest.Require(b, "Vulkan device", err)
 		defer be.Close()
 		dx, dy := benchBuffer(b, be, n), benchBuffer(b, be, n)
-		if err := be.Forward(dy, dx, nil, p); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(8 * n)
-		b.ResetTimer()
-		for range b.N {
-			if err := be.Forward(dy, dx, nil, p); err != nil {
-				b.Fatal(err)
-			}
-		}
+		benchCalls(b, n, func() error { return be.Forward(dy, dx, nil, p) })
 	})
 }
