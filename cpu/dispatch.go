@@ -11,11 +11,8 @@ type kernels struct {
 	// from about 2^16 elements with the portable kernels and 2^18 to 2^20
 	// with AVX2 (BenchmarkSplit): 100-200µs of work per worker.
 	minSpan int
-	// stream: the forward kernels write outputs of streamMin bytes and
-	// more with non-temporal stores (span.nt).
-	stream bool
-	fwd32  func(y, x []float32, bits, bytes []byte, a *span)
-	fwd64  func(y, x []float64, bits, bytes []byte, a *span)
+	fwd32   func(y, x []float32, bits, bytes []byte, a *span)
+	fwd64   func(y, x []float64, bits, bytes []byte, a *span)
 
 	// Backward from a stored mask: dx = keep ? dy*s : 0 (memory-bound).
 	bwdBits32  func(dx, dy []float32, bits []byte, s float32)

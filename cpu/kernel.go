@@ -15,8 +15,9 @@ type span struct {
 	t    uint64  // keep iff word >= t
 	s32  float32 // float32 scale
 	s64  float64 // float64 scale
-	// nt asks for non-temporal stores of y where a kernel has them: the
-	// call's output is far larger than the caches (see streamMin).
+	// nt asks for non-temporal stores where a kernel set has them (the
+	// AVX2 set's of y, the AVX-512 set's of the mask; the portable set has
+	// none): the call's output is far larger than the caches (streamMin).
 	nt bool
 }
 

@@ -13,7 +13,6 @@ import "unsafe"
 var avx512 = kernels{
 	name:    "avx512",
 	minSpan: 1 << 17,
-	stream:  true,
 	fwd32:   fwd32AVX512, fwd64: fwd64AVX512,
 	bwdBits32: bwdBits32AVX512Go, bwdBytes32: bwdBytes32AVX2Go,
 	bwdBits64: bwdBits64AVX512Go, bwdBytes64: bwdBytes64AVX2Go,

@@ -42,7 +42,6 @@ func hasAVX512() bool {
 var avx2 = kernels{
 	name:    "avx2",
 	minSpan: 1 << 17,
-	stream:  true,
 	fwd32:   fwd32AVX2, fwd64: fwd64AVX2,
 	bwdBits32: bwdBits32AVX2Go, bwdBytes32: bwdBytes32AVX2Go,
 	bwdBits64: bwdBits64AVX2Go, bwdBytes64: bwdBytes64AVX2Go,

@@ -129,7 +129,7 @@ func BenchmarkRooflineThread(b *testing.B) {
 					c0 := threadCPU(b)
 					copy(y, x)
 					c1 := threadCPU(b)
-					a := span{seed: 1, g0: uint64(i) * n, t: 1 << 31, s32: 2, nt: k.stream}
+					a := span{seed: 1, g0: uint64(i) * n, t: 1 << 31, s32: 2, nt: true}
 					k.fwd32(y, x, bits, bytes, &a)
 					c2 := threadCPU(b)
 					fwd += c2 - c1

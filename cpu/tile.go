@@ -103,7 +103,7 @@ func (c *CPU) forwardFused(t *tileCall) {
 		bytes = t.m
 	}
 	a := span{seed: pl.Seed, t: pl.Threshold, s32: t.s32, s64: t.s64,
-		nt: c.k.stream && pl.N*pl.DType.Size() >= streamMin}
+		nt: pl.N*pl.DType.Size() >= streamMin}
 	c.parallel(pl.N, func(lo, hi int) {
 		a := a
 		a.g0 = pl.Offset + uint64(lo)
