@@ -216,7 +216,7 @@ func simdParts(n int, a *span) (h, groups int, ok bool) {
 	return h, (n - h) / avxGroup, true
 }
 
-// first returns &b[0], or nil for an empty b.
+// first returns &b[0], or nil for a nil b.
 func first(b []byte) *byte { return at(b, 0) }
 
 // at returns &b[i], or nil for a nil b.
